@@ -1,0 +1,54 @@
+# Hotswap: `make demo` and `make test` are all a newcomer needs; both set everything up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CACHE ?= $(HOME)/.cache/hotswap
+export HOTSWAP_CACHE := $(CACHE)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup lint test test-unit test-integration test-e2e demo bench control-plane clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed ## virtualenv with the project and its test tools
+
+$(VENV)/.installed: pyproject.toml
+	@echo "==> creating $(VENV) and installing hotswap[dev]"
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+lint: setup ## ruff, mypy strict, import layering
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: setup lint test-unit test-integration test-e2e ## set up, then every test tier
+
+test-unit: setup
+	$(PY) -m pytest tests/unit -q
+
+test-integration: setup control-plane
+	$(PY) -m pytest tests/integration -q
+
+test-e2e: setup
+	$(PY) -m pytest tests/e2e -q
+
+control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go modules
+	bash tools/build-control-plane.sh
+
+demo: setup ## the whole loop locally, with progress
+	$(VENV)/bin/hotswap demo
+
+bench: setup ## inference benchmark; figures printed and written to bench/results/
+	$(PY) bench/inference.py
+
+clean: ## remove the virtualenv and caches in the tree (not ~/.cache/hotswap)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/results

@@ -1,0 +1,83 @@
+"""Start servers detached (they outlive `hotswap cluster up`) and stop exactly those.
+
+A recorded pid is only signalled while it is still the process we started: same start time
+(field 22 of /proc/<pid>/stat) and the same executable path on its command line. A pid reused
+by an unrelated process is left alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from hotswap.cluster import clusters
+
+
+def spawn(name: str, argv: list[str], *, port: int, log_dir: Path) -> clusters.Process:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"{name}.log").open("ab") as log:
+        child = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    started = start_time(child.pid)
+    assert started is not None, f"{name} (pid {child.pid}) vanished at once"
+    return clusters.Process(name=name, pid=child.pid, started=started, port=port, argv=argv)
+
+
+def start_time(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: split after it.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def is_ours(process: clusters.Process) -> bool:
+    if start_time(process.pid) != process.started:
+        return False
+    try:
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return cmdline[:1] == [process.argv[0].encode()]
+
+
+def is_alive(process: clusters.Process) -> bool:
+    if not is_ours(process):
+        return False
+    state = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return state != "Z"
+
+
+def stop(process: clusters.Process, *, timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout`; reaps the child if it is ours to reap."""
+    if not is_ours(process):
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    if not _wait_gone(process, timeout):
+        os.kill(process.pid, signal.SIGKILL)
+        _wait_gone(process, 5.0)
+
+
+def _wait_gone(process: clusters.Process, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(process.pid)
+        if not is_alive(process):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass  # not our child (started by an earlier `hotswap cluster up`): init reaps it

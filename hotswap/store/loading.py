@@ -1,0 +1,112 @@
+"""Verified loading: check the digest, hash the artifact, load from the same open file.
+
+Nothing is unpickled before its bytes match the manifest whose hash is the expected digest.
+joblib and skops are imported here lazily: the operator never loads a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from hotswap.store import manifests
+from hotswap.store.errors import IntegrityError, PathEscape
+from hotswap.store.layout import LABELS, METRICS, MODEL_FILES, SAMPLES, ModelPaths, confine
+
+# Types a skops artifact may contain beyond skops' own defaults: the default text pipeline.
+TRUSTED_SKOPS_TYPES: tuple[str, ...] = (
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.CountVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "numpy.float64",
+    "numpy.int64",
+    "builtins.str",
+)
+
+
+@dataclass(frozen=True)
+class LoadedVersion:
+    model: str
+    version: str
+    digest: str
+    format: str
+    estimator: Any
+    labels: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    samples: list[Any] = field(default_factory=list)
+
+
+def version_folder(root: Path, model: str, version: str) -> Path:
+    """The real folder of a version, confined to the root and not itself a symlink."""
+    paths = ModelPaths(root, model)
+    link = paths.version(version)
+    if link.is_symlink():
+        raise PathEscape(f"version folder {version} is a symlink: refusing it")
+    folder = confine(root, paths.relative(version))
+    if not folder.is_dir():
+        raise IntegrityError(f"model {model!r} has no published version {version!r}")
+    return folder
+
+
+def load_version(
+    root: Path,
+    model: str,
+    version: str,
+    *,
+    expected_digest: str | None = None,
+    trusted: Sequence[str] = TRUSTED_SKOPS_TYPES,
+) -> LoadedVersion:
+    folder = version_folder(root, model, version)
+    manifest = manifests.verify_listing(folder, expected_digest)
+    fmt, model_file = _model_file(manifest)
+    with manifests.open_plain(folder / model_file) as handle:
+        actual = manifests.hash_stream(handle)
+        manifests.check_hash(folder / model_file, manifest.files[model_file], actual)
+        handle.seek(0)
+        estimator = _deserialize(handle, fmt, trusted)
+    return LoadedVersion(
+        model=model,
+        version=version,
+        digest=manifest.digest,
+        format=fmt,
+        estimator=estimator,
+        labels=_verified_json(folder, manifest, LABELS, {}),
+        metrics=_verified_json(folder, manifest, METRICS, {}),
+        samples=_verified_json(folder, manifest, SAMPLES, []),
+    )
+
+
+def _model_file(manifest: manifests.Manifest) -> tuple[str, str]:
+    found = [(fmt, name) for fmt, name in MODEL_FILES.items() if name in manifest.files]
+    if len(found) != 1:
+        raise IntegrityError(
+            f"version {manifest.version} must hold exactly one of {sorted(MODEL_FILES.values())}"
+        )
+    return found[0]
+
+
+def _verified_json(folder: Path, manifest: manifests.Manifest, name: str, default: Any) -> Any:
+    if name not in manifest.files:
+        return default
+    with manifests.open_plain(folder / name) as handle:
+        raw = handle.read()
+    manifests.check_hash(folder / name, manifest.files[name], hashlib.sha256(raw).hexdigest())
+    return json.loads(raw)
+
+
+def _deserialize(handle: BinaryIO, fmt: str, trusted: Sequence[str]) -> Any:
+    if fmt == "skops":
+        import skops.io
+
+        return skops.io.load(handle, trusted=list(trusted))
+    import joblib
+
+    return joblib.load(handle)
