@@ -1,0 +1,1 @@
+"""The Hotswap inference service: Starlette app, routing split, hot reload, metrics."""
