@@ -6,6 +6,7 @@ by an unrelated process is left alone."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,8 +53,16 @@ def is_ours(process: clusters.Process) -> bool:
 def is_alive(process: clusters.Process) -> bool:
     if not is_ours(process):
         return False
-    state = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return state != "Z"
+    try:
+        stat = Path(f"/proc/{process.pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+
+
+def is_running(cluster: clusters.Cluster) -> bool:
+    """Every recorded server is up (and still the process we started)."""
+    return bool(cluster.processes) and all(map(is_alive, cluster.processes.values()))
 
 
 def stop(process: clusters.Process, *, timeout: float = 15.0) -> None:
@@ -77,7 +86,6 @@ def _wait_gone(process: clusters.Process, timeout: float) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    # Not our child when an earlier `hotswap cluster up` started it: then init reaps it.
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child (started by an earlier `hotswap cluster up`): init reaps it
