@@ -34,12 +34,15 @@ class VersionRecord:
 
 
 def list_versions(paths: ModelPaths) -> list[VersionRecord]:
-    """Every registered version, oldest first."""
+    """Every registered version, in the order they were registered (oldest first).
+
+    Ids sort by second only (two versions of one second differ in their random part), so
+    the registry keeps registration order rather than sorting ids.
+    """
     if not paths.registry.exists():
         return []
     body = files.read_json(paths.registry)
-    records = [VersionRecord.from_dict(item) for item in body.get("versions", [])]
-    return sorted(records, key=lambda r: r.version)
+    return [VersionRecord.from_dict(item) for item in body.get("versions", [])]
 
 
 def get_version(paths: ModelPaths, version: str) -> VersionRecord:
@@ -50,10 +53,15 @@ def get_version(paths: ModelPaths, version: str) -> VersionRecord:
 
 
 def register_version(paths: ModelPaths, record: VersionRecord) -> None:
-    """Add (or replace) a record, under the model lock."""
+    """Append (or replace in place) a record, under the model lock."""
     with model_lock(paths):
-        kept = [r for r in list_versions(paths) if r.version != record.version]
-        _write(paths, [*kept, record])
+        records = list_versions(paths)
+        index = next((i for i, r in enumerate(records) if r.version == record.version), None)
+        if index is None:
+            records.append(record)
+        else:
+            records[index] = record
+        _write(paths, records)
 
 
 def unregister_version(paths: ModelPaths, version: str) -> None:
@@ -62,7 +70,6 @@ def unregister_version(paths: ModelPaths, version: str) -> None:
 
 
 def _write(paths: ModelPaths, records: list[VersionRecord]) -> None:
-    ordered = sorted(records, key=lambda r: r.version)
     files.write_json(
-        paths.registry, {"model": paths.model, "versions": [asdict(r) for r in ordered]}
+        paths.registry, {"model": paths.model, "versions": [asdict(r) for r in records]}
     )
