@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
 
 @dataclass(frozen=True)
 class Predictions:
@@ -24,6 +27,10 @@ class Predictor(Protocol):
     def predict(self, inputs: Sequence[Any]) -> Predictions: ...
 
 
+class Unsupported(Exception):
+    """A model (or one of its options) that no fast path computes; the message names it."""
+
+
 class SklearnPredictor:
     """The plain pipeline: `predict_proba` per call; always correct, the reference."""
 
@@ -35,11 +42,20 @@ class SklearnPredictor:
         self.classes = list(labels) if labels else classes
 
     def predict(self, inputs: Sequence[Any]) -> Predictions:
-        probabilities = self.estimator.predict_proba(list(inputs))
-        best = probabilities.argmax(axis=1)
-        return Predictions(
-            labels=[self.classes[i] for i in best],
-            confidences=[float(row[i]) for row, i in zip(probabilities, best, strict=True)],
-            probabilities=probabilities.tolist(),
-            classes=self.classes,
-        )
+        return predictions_from(self.estimator.predict_proba(list(inputs)), self.classes)
+
+
+def predictions_from(probabilities: NDArray[np.float64], classes: list[str]) -> Predictions:
+    """Labels and confidences from a (rows, classes) probability matrix: argmax per row."""
+    return predictions_from_rows(probabilities.tolist(), classes)
+
+
+def predictions_from_rows(rows: list[list[float]], classes: list[str]) -> Predictions:
+    """The same from plain rows; the first of equal maxima wins, as numpy's argmax."""
+    best = [max(range(len(row)), key=row.__getitem__) for row in rows]
+    return Predictions(
+        labels=[classes[i] for i in best],
+        confidences=[row[i] for row, i in zip(rows, best, strict=True)],
+        probabilities=rows,
+        classes=classes,
+    )
