@@ -1,0 +1,51 @@
+"""Command-line flags of `hotswap serve` and `python -m hotswap_inference`.
+
+Each flag overrides its `HOTSWAP_*` environment variable; an unset flag leaves the variable
+(or the default) in force. The reload token is never a flag: it would show in `ps`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from hotswap_inference import settings
+
+FLAGS: list[tuple[str, type, str]] = [
+    ("model_root", Path, "model volume root (env HOTSWAP_MODEL_ROOT, default .hotswap/models)"),
+    ("model", str, "model name to serve (default intent)"),
+    ("host", str, "address to listen on (default 127.0.0.1; containers pass 0.0.0.0)"),
+    ("port", int, "serving port (default 8000)"),
+    ("admin_port", int, "admin port: reload and status (default 8001)"),
+    ("metrics_port", int, "Prometheus metrics port (default 9189)"),
+    ("reload_token_file", Path, "file holding the admin bearer token"),
+    ("poll_interval", float, "seconds between reads of routing.json (default 2)"),
+    ("max_body_bytes", int, "largest request body (default 1 MiB)"),
+    ("max_batch", int, "most inputs per request (default 256)"),
+    ("max_text_chars", int, "longest text input (default 10000)"),
+    ("api_keys_file", Path, "file of API keys, one per line; turns key checks on"),
+    ("rate_limit", float, "requests per second per client; 0 is off (default)"),
+    ("rate_burst", int, "burst size of the rate limit (default 20)"),
+    ("query_log_file", Path, "also append the query log to this file"),
+]
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    for name, kind, help_text in FLAGS:
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
+    parser.add_argument("--root", dest="model_root", type=Path, help="alias of --model-root")
+    parser.add_argument(
+        "--no-query-log-stdout",
+        dest="query_log_stdout",
+        action="store_false",
+        default=None,
+        help="do not print the query log to stdout",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> settings.Settings:
+    names = [name for name, _, _ in FLAGS] + ["query_log_stdout"]
+    overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
+    return settings.load_settings(overrides)

@@ -1,0 +1,81 @@
+"""Optional guards of the serving endpoints: API keys and a per-client token bucket.
+
+Keys come as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time.
+The rate limit keys on the API key when there is one, else on the client address.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import threading
+import time
+from collections import OrderedDict
+
+from starlette.requests import Request
+
+from hotswap_inference.errors import RateLimited, Unauthorized
+
+MAX_CLIENTS = 10_000
+
+
+def presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def matches_any(presented: str, keys: tuple[str, ...]) -> bool:
+    """Constant time per key; every key is compared, so timing does not tell which matched."""
+    given = presented.encode()
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(given, key.encode())
+    return found
+
+
+def check_key(presented: str | None, keys: tuple[str, ...]) -> None:
+    if presented is None:
+        raise Unauthorized("an API key is required: send Authorization: Bearer <key> or X-API-Key")
+    if not matches_any(presented, keys):
+        raise Unauthorized("the API key is not valid: check the key you were given")
+
+
+class TokenBuckets:
+    """`rate` requests per second per client, bursts up to `burst`; oldest clients forgotten."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            tokens, last = self._buckets.pop(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if len(self._buckets) >= MAX_CLIENTS:
+                self._buckets.popitem(last=False)
+            self._buckets[client] = (max(tokens - 1.0, 0.0), now)
+        if tokens < 1.0:
+            retry = max(1, math.ceil((1.0 - tokens) / self.rate))
+            raise RateLimited(
+                f"more than {self.rate:g} requests per second: retry after {retry} s",
+                retry_after=retry,
+            )
+
+
+class Guard:
+    def __init__(self, keys: tuple[str, ...], *, rate: float, burst: int) -> None:
+        self.keys = keys
+        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+
+    def check(self, request: Request) -> None:
+        presented = presented_key(request)
+        if self.keys:
+            check_key(presented, self.keys)
+        if self.buckets is not None:
+            client = request.client.host if request.client else "unknown"
+            self.buckets.take(f"key:{presented}" if self.keys else f"addr:{client}")

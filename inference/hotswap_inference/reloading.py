@@ -1,0 +1,177 @@
+"""Hot reload: load new versions beside the old, warm them, swap one reference.
+
+`apply` is the single code path of both `POST /admin/reload` and the routing.json poller.
+Reloads are serialized by a lock; predictions never take it (they read `state` once).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hotswap.store import routes, switching, versions
+from hotswap.store.layout import ModelPaths
+from hotswap.store.routes import Arm, Routing
+from hotswap_inference import preparing, splitting, states
+from hotswap_inference.errors import LoadFailed, StaleGeneration
+from hotswap_inference.metrics import Metrics
+
+FROM_ROUTING = "routing"
+FROM_CURRENT = "current"
+APPLIED, NOOP = "applied", "noop"
+
+
+class Reloader:
+    def __init__(
+        self, root: Path, model: str, *, metrics: Metrics, retry_failed_seconds: float = 30.0
+    ) -> None:
+        self.paths = ModelPaths(root, model)
+        self.metrics = metrics
+        self.retry_failed_seconds = retry_failed_seconds
+        self.state: states.ServingState | None = None
+        self.last_error: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._failed: dict[Routing, float] = {}
+
+    @property
+    def model(self) -> str:
+        return self.paths.model
+
+    def apply(self, routing: Routing, *, source: str = FROM_ROUTING) -> str:
+        """Serve `routing`: `applied` or `noop`; raises `StaleGeneration` or `LoadFailed`."""
+        with self._lock:
+            try:
+                outcome = self._apply_locked(routing, source)
+            except StaleGeneration:
+                self.metrics.reloads.labels(self.model, "stale").inc()
+                raise
+            except LoadFailed as exc:
+                self._record_failure(routing, exc)
+                raise
+            self.metrics.reloads.labels(self.model, outcome).inc()
+            return outcome
+
+    def poll(self) -> str | None:
+        """Read routing.json (else `current`) and apply it when newer; None when nothing to do."""
+        desired = self.read_desired()
+        if desired is None or self._is_settled(*desired) or self._failed_recently(desired[0]):
+            return None
+        try:
+            return self.apply(desired[0], source=desired[1])
+        except (LoadFailed, StaleGeneration):
+            return None
+
+    def read_desired(self) -> tuple[Routing, str] | None:
+        routing = routes.read_routing(self.paths)
+        if routing is not None:
+            return routing, FROM_ROUTING
+        version = switching.read_current(self.paths)
+        if version is None:
+            return None
+        digest = versions.get_version(self.paths, version).digest
+        return Routing(stable=Arm(version, digest)), FROM_CURRENT
+
+    def _is_settled(self, routing: Routing, source: str) -> bool:
+        state = self.state
+        if state is None:
+            return False
+        if source == FROM_ROUTING:
+            return state.source == FROM_ROUTING and routing.generation <= state.generation
+        return state.source == FROM_ROUTING or state.routing.stable == routing.stable
+
+    def _failed_recently(self, routing: Routing) -> bool:
+        failed_at = self._failed.get(routing)
+        return failed_at is not None and time.monotonic() - failed_at < self.retry_failed_seconds
+
+    def _apply_locked(self, routing: Routing, source: str) -> str:
+        current = self.state
+        applied = current.generation if current and current.source == FROM_ROUTING else -1
+        if source == FROM_ROUTING and routing.generation == applied:
+            return NOOP
+        if source == FROM_ROUTING and routing.generation < applied:
+            raise StaleGeneration(
+                f"generation {routing.generation} is older than the applied {applied}: "
+                "send the latest routing",
+                generation=applied,
+            )
+        started = time.perf_counter()
+        served = {arm.version: self._prepare(arm, current) for arm in arms_of(routing)}
+        self.state = states.ServingState(self.model, routing, served, source)
+        self.last_error = None
+        self._failed.clear()
+        self.metrics.reload_duration.labels(self.model).observe(time.perf_counter() - started)
+        self._publish_metrics(
+            self.state, fresh=set(served) - set(current.served if current else ())
+        )
+        return APPLIED
+
+    def _prepare(self, arm: Arm, current: states.ServingState | None) -> states.Served:
+        existing = current.served.get(arm.version) if current else None
+        if existing is not None and existing.digest == arm.digest:
+            return existing
+        return preparing.prepare_version(self.paths.root, self.model, arm)
+
+    def _record_failure(self, routing: Routing, exc: LoadFailed) -> None:
+        self._failed = {routing: time.monotonic()}
+        self.last_error = {
+            "error": exc.code,
+            "version": exc.version,
+            "reason": exc.reason,
+            "generation": routing.generation,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.metrics.reloads.labels(self.model, exc.code).inc()
+
+    def _publish_metrics(self, state: states.ServingState, *, fresh: set[str]) -> None:
+        m = self.metrics
+        m.model_info.clear()
+        m.fastpath.clear()
+        for arm in arm_names(state.routing):
+            served = state.serving(arm)
+            m.model_info.labels(self.model, served.version, served.digest, arm).set(1)
+        for served in state.served.values():
+            reason = (served.fallback_reason or "")[:120]
+            m.fastpath.labels(self.model, served.version, served.kind, reason).set(1)
+            if served.fallback_reason and served.version in fresh:
+                m.fallbacks.labels(self.model, reason).inc()
+        m.health.labels(self.model).set(1)
+
+    def status(self) -> dict[str, Any]:
+        """What `GET /admin/status` answers (and a successful reload)."""
+        state = self.state
+        body: dict[str, Any] = {"model": self.model, "ready": state is not None}
+        body |= describe_state(state) if state else empty_status()
+        return body | {"lastError": self.last_error, "pid": os.getpid()}
+
+
+def arms_of(routing: Routing) -> list[Arm]:
+    return [routing.stable] + ([routing.canary] if routing.canary else [])
+
+
+def arm_names(routing: Routing) -> list[str]:
+    return [splitting.STABLE] + ([splitting.CANARY] if routing.canary else [])
+
+
+def describe_state(state: states.ServingState) -> dict[str, Any]:
+    routing = state.routing.to_dict()
+    predictors = {
+        v: {"kind": s.kind, "fallbackReason": s.fallback_reason} for v, s in state.served.items()
+    }
+    return routing | {"source": state.source, "predictors": predictors}
+
+
+def empty_status() -> dict[str, Any]:
+    return {
+        "generation": None,
+        "stable": None,
+        "canary": None,
+        "weight": 0,
+        "stickyHeader": routes.DEFAULT_STICKY_HEADER,
+        "mirrorPercent": 0,
+        "source": None,
+        "predictors": {},
+    }

@@ -1,0 +1,147 @@
+"""Settings of one inference process: from `HOTSWAP_*` environment variables, then flags.
+
+Every field has an environment variable (`HOTSWAP_<FIELD>` upper-cased) and a flag of
+`hotswap serve` (`--<field>` with dashes); a flag wins over the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_ROOT = ".hotswap/models"
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot work; the message names the variable and the fix."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1 << 20
+    max_batch: int = 256
+    max_text_chars: int = 10_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_root: Path = Path(DEFAULT_ROOT)
+    model: str = "intent"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_port: int = 8001
+    metrics_port: int = 9189
+    reload_token: str | None = None
+    reload_token_file: Path | None = None
+    poll_interval: float = 2.0
+    limits: Limits = field(default_factory=Limits)
+    api_keys: tuple[str, ...] = ()
+    api_keys_file: Path | None = None
+    rate_limit: float = 0.0  # requests per second per client; 0 turns the limit off
+    rate_burst: int = 20
+    query_log_file: Path | None = None
+    query_log_stdout: bool = True
+    mirror_queue: int = 256
+    retry_failed_seconds: float = 30.0
+
+    def token(self) -> str | None:
+        """The reload token: the file's content (re-read, so a rotated Secret applies) or env."""
+        if self.reload_token_file is not None:
+            text = self.reload_token_file.read_text().strip()
+            return text or None
+        return self.reload_token or None
+
+    def keys(self) -> tuple[str, ...]:
+        """API keys for the serving endpoints: the file's lines (no blanks, no '#'), plus env."""
+        found = list(self.api_keys)
+        if self.api_keys_file is not None:
+            lines = self.api_keys_file.read_text().splitlines()
+            found += [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
+        return tuple(found)
+
+
+FIELDS: dict[str, type] = {
+    "model_root": Path,
+    "model": str,
+    "host": str,
+    "port": int,
+    "admin_port": int,
+    "metrics_port": int,
+    "reload_token": str,
+    "reload_token_file": Path,
+    "poll_interval": float,
+    "max_body_bytes": int,
+    "max_batch": int,
+    "max_text_chars": int,
+    "api_keys": tuple,
+    "api_keys_file": Path,
+    "rate_limit": float,
+    "rate_burst": int,
+    "query_log_file": Path,
+    "query_log_stdout": bool,
+    "mirror_queue": int,
+    "retry_failed_seconds": float,
+}
+LIMIT_FIELDS = ("max_body_bytes", "max_batch", "max_text_chars")
+
+
+def env_name(name: str) -> str:
+    return "HOTSWAP_" + name.upper()
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from `environ` (default `os.environ`), then `overrides` (flags; None = unset)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, kind in FIELDS.items():
+        if env.get(env_name(name), "") != "":
+            values[name] = convert_value(name, env[env_name(name)], kind)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    return build_settings(values)
+
+
+def convert_value(name: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            return parse_bool(raw)
+        if kind is tuple:
+            return tuple(s.strip() for s in raw.split(",") if s.strip())
+        return kind(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{env_name(name)}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{raw!r} is not a boolean: use true or false")
+
+
+def build_settings(values: dict[str, Any]) -> Settings:
+    limits = Limits(**{k: values.pop(k) for k in LIMIT_FIELDS if k in values})
+    settings = Settings(limits=limits, **values)
+    check_settings(settings)
+    return settings
+
+
+def check_settings(settings: Settings) -> None:
+    positive = dataclasses.asdict(settings.limits) | {"poll_interval": settings.poll_interval}
+    for name, value in positive.items():
+        if value <= 0:
+            raise SettingsError(f"{env_name(name)} must be positive, got {value}")
+    for name in ("port", "admin_port", "metrics_port"):
+        if not 0 <= getattr(settings, name) <= 65535:
+            raise SettingsError(f"{env_name(name)} must be a TCP port 0-65535")
+    if settings.rate_limit < 0 or settings.rate_burst < 1:
+        raise SettingsError("HOTSWAP_RATE_LIMIT must be >= 0 and HOTSWAP_RATE_BURST >= 1")
