@@ -1,0 +1,47 @@
+"""Condition types and every reason the operator writes, in one place (Argo's conditions.go).
+
+docs/api.md lists each with its meaning; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+# Condition types
+VERIFIED = "Verified"
+READY = "Ready"
+PROGRESSING = "Progressing"
+DEGRADED = "Degraded"
+
+# ModelVersion reasons
+DIGEST_MATCHES = "DigestMatches"
+ARTIFACT_MISSING = "ArtifactMissing"
+DIGEST_MISMATCH = "DigestMismatch"
+ARTIFACT_CORRUPT = "ArtifactCorrupt"
+FORMAT_MISMATCH = "FormatMismatch"
+INVALID_SPEC = "InvalidSpec"
+NOT_VERIFIED = "NotVerified"
+
+# Canary reasons
+MODEL_VERSION_MISSING = "ModelVersionMissing"
+MODEL_VERSION_NOT_VERIFIED = "ModelVersionNotVerified"
+MODEL_VERSION_REJECTED = "ModelVersionRejected"
+MODEL_MISMATCH = "ModelMismatch"
+NO_STABLE_VERSION = "NoStableVersion"
+DEPLOYING = "Deploying"
+ROLLING_BACK = "RollingBack"
+STEPPING = "Stepping"
+PAUSED = "Paused"
+WAITING_FOR_PODS = "WaitingForPods"
+PROMOTING = "Promoting"
+ROLLOUT_COMPLETE = "RolloutComplete"
+CONVERGED = "Converged"
+NO_READY_PODS = "NoReadyPods"
+ROLLOUT_IN_PROGRESS = "RolloutInProgress"
+OFFLINE_GATE_FAILED = "OfflineGateFailed"
+OFFLINE_GATE_PASSED = "OfflineGatePassed"
+POD_LOAD_FAILED = "PodLoadFailed"
+ABORTED_BY_USER = "AbortedByUser"
+SPEC_REVERTED = "SpecReverted"
+SUPERSEDED = "Superseded"
+PROMOTED_BY_USER = "PromotedByUser"
+ANALYSIS_SKIPPED = "AnalysisSkipped"
+HEALTHY = "Healthy"

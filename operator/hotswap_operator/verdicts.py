@@ -1,0 +1,61 @@
+"""What one reconcile observed about the world: the facts `deciding.next_decision` acts on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hotswap_operator.statuses import PodState
+
+# Target states
+MISSING = "Missing"  # no ModelVersion of that name
+PENDING = "Pending"  # exists, not verified yet
+REJECTED = "Rejected"  # verification failed, or it belongs to another model
+VERIFIED = "Verified"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The ModelVersion a Canary's spec.version names."""
+
+    name: str
+    state: str
+    message: str = ""
+    served_before: bool = False
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The offline gate: candidate metric vs stable metric, with the tolerated drop."""
+
+    passed: bool
+    metric: str
+    message: str
+    stable: float | None = None
+    canary: float | None = None
+    max_drop: float = 0.0
+
+
+@dataclass(frozen=True)
+class PodFailure:
+    """A pod that answered the reload with load_failed (it keeps serving what it had)."""
+
+    pod: str
+    version: str  # ModelVersion name it could not load
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    generation: int
+    target: Target
+    pods: list[PodState] = field(default_factory=list)
+    routing_matches: bool = False  # routing.json declares what status says
+    gate: GateResult | None = None
+    pod_failure: PodFailure | None = None
+    promote: str | None = None  # hotswap.dev/promote annotation value
+    abort: str | None = None  # hotswap.dev/abort annotation value
+
+    @property
+    def converged(self) -> bool:
+        """routing.json is as declared and every ready pod reports it."""
+        return self.routing_matches and all(pod.ready for pod in self.pods)
