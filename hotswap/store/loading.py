@@ -26,6 +26,9 @@ TRUSTED_SKOPS_TYPES: tuple[str, ...] = (
     "sklearn.pipeline.Pipeline",
     "sklearn.ensemble._forest.RandomForestClassifier",
     "sklearn.tree._classes.DecisionTreeClassifier",
+    # A forest's node arrays: skops flags them because a crafted file could index out of
+    # bounds; ours are loaded only after their bytes match the published digest.
+    "sklearn.tree._tree.Tree",
     "numpy.float64",
     "numpy.int64",
     "builtins.str",
