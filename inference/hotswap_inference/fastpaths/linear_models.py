@@ -60,10 +60,10 @@ def read_model(estimator: Any) -> LinearModel:
 
 
 def _from_logistic(model: LogisticRegression) -> LinearModel:
-    coef = np.asarray(model.coef_, dtype=np.float64)
+    # copies: the fast path never shares memory with the estimator it is checked against
     return LinearModel(
-        weights=np.ascontiguousarray(coef.T),
-        intercepts=np.asarray(model.intercept_, dtype=np.float64).reshape(-1),
+        weights=np.array(model.coef_.T, dtype=np.float64, order="C", copy=True),
+        intercepts=np.array(model.intercept_, dtype=np.float64, copy=True).reshape(-1),
         link="binary" if len(model.classes_) <= 2 else "softmax",
         classes=[str(c) for c in model.classes_],
     )

@@ -91,7 +91,7 @@ def _check_vectorizer(vectorizer: Any) -> None:
 def _idf(weighting: Any) -> NDArray[np.float64] | None:
     if weighting is None or not weighting.use_idf:
         return None
-    return np.asarray(weighting.idf_, dtype=np.float64)
+    return np.array(weighting.idf_, dtype=np.float64, copy=True)
 
 
 def _norm(norm: Any) -> str | None:
