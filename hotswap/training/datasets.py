@@ -17,6 +17,7 @@ from hotswap.training import reading
 from hotswap.training.errors import DatasetError
 
 DEFAULT_TEXT = Path(__file__).with_name("data") / "intents.csv"
+SHIPPED_SOURCE = "hotswap.training:data/intents.csv"  # recorded instead of a machine's path
 MIN_ROWS = 10
 MIN_PER_CLASS = 2
 
@@ -51,7 +52,7 @@ def load_text(path: Path | None = None) -> Dataset:
     rows = reading.read_rows(path)
     dataset = Dataset(
         name=path.stem,
-        source=str(path),
+        source=SHIPPED_SOURCE if path == DEFAULT_TEXT else str(path),
         sha256=hash_file(path),
         inputs=[text for text, _ in rows],
         labels=[label for _, label in rows],
