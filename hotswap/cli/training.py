@@ -25,6 +25,11 @@ GAP = "   "
 
 
 def register(subparsers: Any) -> None:
+    register_train(subparsers)
+    register_versions(subparsers)
+
+
+def register_train(subparsers: Any) -> None:
     train = subparsers.add_parser("train", help="train a model and publish it as a new version")
     train.add_argument("--model", help="model name (default: intent, or iris for random-forest)")
     train.add_argument("--data", type=Path, help="CSV or JSONL of text,label (default: shipped)")
@@ -35,6 +40,9 @@ def register(subparsers: Any) -> None:
     train.add_argument("--mlflow-uri", help="also log the run to MLflow, e.g. sqlite:///mlflow.db")
     options.add_root_argument(train)
     train.set_defaults(func=run_train)
+
+
+def register_versions(subparsers: Any) -> None:
     listing = subparsers.add_parser("versions", help="list published versions and what serves")
     listing.add_argument("--model", help="only this model (default: every model under --root)")
     options.add_root_argument(listing)

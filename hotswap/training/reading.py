@@ -30,7 +30,7 @@ def read_rows(path: Path) -> list[tuple[str, str]]:
 
 def read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a BOM, as spreadsheets write, is dropped
     except FileNotFoundError as exc:
         raise DatasetError(f"dataset {path} does not exist: check the --data path") from exc
     except UnicodeDecodeError as exc:

@@ -115,3 +115,11 @@ def test_random_forest_refuses_a_text_file(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="--estimator logreg"):
         training.train(tmp_path / "models", "iris", dataset=path, estimator="random-forest")
     assert not (tmp_path / "models").exists(), "a refused request must publish nothing"
+
+
+def test_spreadsheet_csv_with_bom_and_extra_columns_reads(tmp_path: Path) -> None:
+    body = "".join(f"{i},{text},{label}\n" for i, (text, label) in enumerate(GOOD_ROWS))
+    path = tmp_path / "d.csv"
+    path.write_text("\ufeffid,text,label\n" + body, encoding="utf-8")
+    dataset = datasets.load_text(path)
+    assert dataset.inputs[:2] == ["order a pizza", "hi there"], dataset.inputs[:2]
