@@ -10,13 +10,12 @@ import asyncio
 import socket
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
-from hotswap_inference import running
+from hotswap_inference import running, settings
 from hotswap_inference.settings import Settings
 from prometheus_client import CollectorRegistry
 
@@ -39,14 +38,14 @@ def pod_settings(root: Path, **fields: Any) -> Settings:
         "poll_interval": 0.2,
         "query_log_stdout": False,
     }
-    return replace(Settings(), **(defaults | fields))
+    return settings.build_settings(defaults | fields)
 
 
 class Pod:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, chosen: Settings) -> None:
+        self.settings = chosen
         self.registry = CollectorRegistry()
-        self.servers = running.build_servers(settings, registry=self.registry)
+        self.servers = running.build_servers(chosen, registry=self.registry)
         self.sockets = [bind_loopback() for _ in self.servers]
         serving, admin, metrics = (s.getsockname()[1] for s in self.sockets)
         self.url = f"http://127.0.0.1:{serving}"

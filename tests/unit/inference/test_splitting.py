@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-
 from hotswap_inference import splitting
 
 from . import models
