@@ -1,0 +1,303 @@
+"""Fast-path benchmark: the Hotswap app beside plain Starlette + sklearn, in one run.
+
+Servers (one uvicorn worker each, pinned to core 0 with taskset), measured one at a time:
+  floor           async endpoint, constant JSON: the framework alone
+  sklearn-text    `pipeline.predict` per request in the threadpool (the issue's baseline)
+  sklearn-loop    the same on the event loop (what blocks it)
+  hotswap-text    the real app: canary split 90/10, metrics, query log to a file, fast path
+  sklearn-forest  `forest.predict_proba` per request in the threadpool
+  hotswap-forest  the real app, V2 `/v2/models/{name}/infer`, fast path
+Load: wrk (Debian: `apt-get install -y wrk`) pinned to core 1, 64 connections, a fixed
+duration per server. Prints ratios; writes bench/results/fastpath-<timestamp>.json.
+Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--connections 64]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+HOST = "127.0.0.1"
+WRK_SCRIPT = """
+local bodies = %s
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %%d, "duration_us": %%d, "errors": %%d, ' ..
+    '"non_2xx": %%d, "p50_us": %%d, "p99_us": %%d}\\n', summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50),
+    latency:percentile(99)))
+end
+"""
+
+
+def prepare_models(root: Path) -> dict[str, Any]:
+    """Two intent versions (stable + 10% canary) and one forest, published through the store."""
+    from hotswap.store import routes, switching
+    from hotswap.store.layout import ModelPaths
+    from hotswap.store.loading import load_version
+    from hotswap.training import training
+
+    stable, canary = (training.train(root, "intent", seed=s).published for s in (0, 1))
+    arm = lambda p: routes.Arm(p.version, p.digest)  # noqa: E731
+    paths = ModelPaths(root, "intent")
+    routes.write_routing(paths, routes.Routing(stable=arm(stable), canary=arm(canary), weight=10))
+    switching.switch_current(paths, stable.version)
+    forest = training.train(root, "iris", estimator="random-forest").published
+    switching.switch_current(ModelPaths(root, "iris"), forest.version)
+    texts = load_version(root, "intent", stable.version).samples
+    rows = load_version(root, "iris", forest.version).samples
+    return {"texts": texts, "rows": rows, "stable": stable.version, "forest": forest.version}
+
+
+def bodies_for(kind: str, models: dict[str, Any]) -> list[str]:
+    if kind.endswith("text") or kind in ("floor", "sklearn-loop"):
+        return [json.dumps({"input": text}) for text in models["texts"]]
+    if kind == "sklearn-forest":
+        return [json.dumps({"input": row}) for row in models["rows"]]
+    tensor = lambda row: {"name": "input", "shape": [1, len(row)], "datatype": "FP64"}  # noqa: E731
+    return [json.dumps({"inputs": [{**tensor(r), "data": r}]}) for r in models["rows"]]
+
+
+def minimal_app(kind: str, root: Path) -> Any:
+    """A plain Starlette app: the framework floor or per-request sklearn."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    estimator = None if kind == "floor" else _current_estimator(root, kind)
+
+    def answer(item: Any) -> dict[str, Any]:
+        proba = estimator.predict_proba([item])[0]
+        best = int(proba.argmax())
+        return {"label": str(estimator.classes_[best]), "confidence": float(proba[best])}
+
+    async def endpoint(request: Request) -> JSONResponse:
+        item = (await request.json())["input"]
+        if kind == "floor":
+            return JSONResponse({"label": "greeting", "confidence": 1.0})
+        if kind == "sklearn-loop":
+            return JSONResponse(answer(item))
+        return JSONResponse(await run_in_threadpool(answer, item))
+
+    async def ready(request: Request) -> JSONResponse:
+        return JSONResponse({"ready": True})
+
+    return Starlette(
+        routes=[Route("/predict", endpoint, methods=["POST"]), Route("/readyz", ready)]
+    )
+
+
+def _current_estimator(root: Path, kind: str) -> Any:
+    from hotswap.store import switching
+    from hotswap.store.layout import ModelPaths
+    from hotswap.store.loading import load_version
+
+    model = "iris" if kind == "sklearn-forest" else "intent"
+    version = switching.read_current(ModelPaths(root, model))
+    assert version is not None
+    return load_version(root, model, version).estimator
+
+
+def serve_minimal(kind: str, root: Path, port: int) -> None:
+    import uvicorn
+
+    app = minimal_app(kind, root)
+    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+
+
+def start_server(kind: str, root: Path, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    pin = ["taskset", "-c", "0"]
+    if kind.startswith("hotswap"):
+        env = {
+            **os.environ,
+            "HOTSWAP_MODEL_ROOT": str(root),
+            "HOTSWAP_MODEL": "intent" if kind == "hotswap-text" else "iris",
+            "HOTSWAP_PORT": str(port),
+            "HOTSWAP_ADMIN_PORT": str(port + 1),
+            "HOTSWAP_METRICS_PORT": str(port + 2),
+            "HOTSWAP_RELOAD_TOKEN": "bench-token",
+            "HOTSWAP_QUERY_LOG_STDOUT": "false",
+            "HOTSWAP_QUERY_LOG_FILE": str(workdir / f"{kind}-queries.jsonl"),
+            "HOTSWAP_POLL_INTERVAL": "3600",
+        }
+        command = [*pin, sys.executable, "-m", "hotswap_inference"]
+    else:
+        env = dict(os.environ)
+        command = [*pin, sys.executable, __file__, "--serve", kind, "--root", str(root)]
+        command += ["--port", str(port)]
+    log = (workdir / f"{kind}.log").open("wb")
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(port: int, path: str, *, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"server on {HOST}:{port} not ready after {timeout:.0f}s ({path})")
+
+
+def run_wrk(url: str, bodies: list[str], *, seconds: float, connections: int) -> dict[str, Any]:
+    """One wrk run on core 1, bounded in time; its figures, parsed from the script's output."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % _lua_table(bodies))
+    command = [
+        "taskset",
+        "-c",
+        "1",
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+    ]
+    command += ["--timeout", "5s", "-s", script.name, url]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 60)
+    out = done.stdout
+    os.unlink(script.name)
+    line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{out}")
+    raw = json.loads(line.removeprefix("RESULT "))
+    return {
+        "requests": raw["requests"],
+        "errors": raw["errors"] + raw["non_2xx"],
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1e3,
+        "p99_ms": raw["p99_us"] / 1e3,
+    }
+
+
+def _lua_table(bodies: list[str]) -> str:
+    quoted = [json.dumps(body) for body in bodies]  # JSON string escapes are valid Lua ones
+    return "{" + ", ".join(quoted) + "}"
+
+
+def measure(kind: str, models: dict[str, Any], args: argparse.Namespace, workdir: Path) -> Any:
+    port = args.port
+    server = start_server(kind, Path(models["root"]), port, workdir)
+    try:
+        wait_ready(port, "/readyz")
+        path = "/v2/models/iris/infer" if kind == "hotswap-forest" else "/predict"
+        url, bodies = f"http://{HOST}:{port}{path}", bodies_for(kind, models)
+        run_wrk(url, bodies, seconds=args.warmup, connections=args.connections)
+        figures = run_wrk(url, bodies, seconds=args.seconds, connections=args.connections)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(
+        f"  {kind:15s} {figures['rps']:9.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
+        f"p99 {figures['p99_ms']:7.2f} ms  errors {figures['errors']}",
+        flush=True,
+    )
+    return figures
+
+
+def ratios(figures: dict[str, dict[str, Any]]) -> dict[str, float]:
+    rps = {kind: f["rps"] for kind, f in figures.items()}
+    text, forest = figures["hotswap-text"], figures["hotswap-forest"]
+    return {
+        "text_vs_sklearn_threadpool": rps["hotswap-text"] / rps["sklearn-text"],
+        "text_vs_sklearn_on_loop": rps["hotswap-text"] / rps["sklearn-loop"],
+        "text_vs_framework_floor": rps["hotswap-text"] / rps["floor"],
+        "text_p99_over_p50": text["p99_ms"] / text["p50_ms"],
+        "forest_vs_sklearn_threadpool": rps["hotswap-forest"] / rps["sklearn-forest"],
+        "forest_vs_framework_floor": rps["hotswap-forest"] / rps["floor"],
+        "forest_p99_over_p50": forest["p99_ms"] / forest["p50_ms"],
+    }
+
+
+def verdicts(figures: dict[str, dict[str, Any]], ratio: dict[str, float]) -> dict[str, bool]:
+    return {
+        "text >= 5x sklearn per request": ratio["text_vs_sklearn_threadpool"] >= 5,
+        "text p99 <= 50 ms": figures["hotswap-text"]["p99_ms"] <= 50,
+        "text p99 <= 5x p50": ratio["text_p99_over_p50"] <= 5,
+        "forest >= 5x sklearn per request": ratio["forest_vs_sklearn_threadpool"] >= 5,
+        "forest p99 <= 5x p50": ratio["forest_p99_over_p50"] <= 5,
+        "no errors": all(f["errors"] == 0 for f in figures.values()),
+    }
+
+
+KINDS = (
+    "floor",
+    "sklearn-text",
+    "sklearn-loop",
+    "hotswap-text",
+    "sklearn-forest",
+    "hotswap-forest",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--port", type=int, default=18300, help="first of three loopback ports")
+    parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve_minimal(args.serve, args.root, args.port)
+        return 0
+    missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
+    if missing:
+        print(f"bench/fastpath.py needs {missing}: install with `apt-get install -y wrk`")
+        return 2
+    return run_all(args)
+
+
+def run_all(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
+        workdir = Path(folder)
+        models = {**prepare_models(workdir / "models"), "root": str(workdir / "models")}
+        print(f"fast path bench: {args.connections} connections, {args.seconds:g}s per server")
+        figures = {kind: measure(kind, models, args, workdir) for kind in KINDS}
+    ratio = ratios(figures)
+    checks = verdicts(figures, ratio)
+    report(figures, ratio, checks, args)
+    return 0
+
+
+def report(figures: Any, ratio: dict[str, float], checks: dict[str, bool], args: Any) -> None:
+    for name, value in ratio.items():
+        print(f"  {name:30s} {value:7.2f}x")
+    for name, passed in checks.items():
+        print(f"  [{'ok' if passed else 'MISSED'}] {name}")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"fastpath-{stamp}.json"
+    settings = {
+        "seconds": args.seconds,
+        "connections": args.connections,
+        "cores": "server 0, wrk 1",
+    }
+    body = {"settings": settings, "figures": figures, "ratios": ratio, "checks": checks}
+    path.write_text(json.dumps(body, indent=2) + "\n")
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
