@@ -52,6 +52,7 @@ demo: setup ## the whole loop locally, with progress
 
 bench: setup ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
+	$(PY) bench/fastpath.py
 
 clean: ## remove the virtualenv and caches in the tree (not ~/.cache/hotswap)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/results
