@@ -105,7 +105,7 @@ def run_versions(args: argparse.Namespace) -> int:
     models = [check_model_arg(args.model)] if args.model else list_models(args.root)
     try:
         rows = [row for model in models for row in version_rows(ModelPaths(args.root, model))]
-    except StoreError as exc:
+    except (StoreError, ValueError, OSError) as exc:  # ValueError: a registry that is not JSON
         raise CommandError(str(exc)) from exc
     if not rows:
         where = f"model {args.model!r}" if args.model else "any model"

@@ -97,3 +97,12 @@ def test_versions_of_an_unknown_model_says_how_to_publish(
 ) -> None:
     code, out, _ = run(capsys, "versions", "--root", str(tmp_path), "--model", "intent")
     assert code == 0 and "hotswap train" in out, out
+
+
+def test_unreadable_registry_is_a_user_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "intent").mkdir()
+    (tmp_path / "intent" / "versions.json").write_text('{"versions": [')
+    code, _, err = run(capsys, "versions", "--root", str(tmp_path))
+    assert code == 2 and err.startswith("hotswap: "), f"expected exit 2 and a message, saw {err}"
