@@ -1,0 +1,87 @@
+"""The only module with kopf decorators: each handler parses what kopf hands over and calls a
+plain function. Handlers return nothing; status is written by the operator itself.
+
+ModelVersion: verified on create and on resume (retried while its files are missing).
+Canary: one daemon per object reconciles whenever the object changes (woken by its watch
+events) and at least every HOTSWAP_OPERATOR_TICK_SECONDS (timed pauses, pods, convergence).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from hotswap_operator import admitting, apis, configs, metrics, reconciling, specs
+from hotswap_operator.runtimes import Runtime
+
+log = logging.getLogger(__name__)
+PREFIX = specs.GROUP
+FINALIZER = f"{specs.GROUP}/finalizer"
+MV = (specs.GROUP, specs.VERSION, "modelversions")
+CANARY = (specs.GROUP, specs.VERSION, "canaries")
+ERROR_BACKOFF_SECONDS = 2.0
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """kopf's bookkeeping in annotations and our finalizer name; status is ours alone."""
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = FINALIZER
+    settings.posting.level = logging.WARNING
+    settings.execution.max_workers = 64
+    config = configs.load_config()
+    memo.runtime = Runtime(config, apis.connect(), metrics.Metrics())
+    start_http_server(config.metrics_port, addr=config.metrics_host)
+    log.info(
+        "metrics on %s:%d, model root %s",
+        config.metrics_host,
+        config.metrics_port,
+        config.model_root,
+    )
+
+
+@kopf.on.resume(*MV)
+@kopf.on.create(*MV)
+def verify_model_version(
+    *, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any
+) -> None:
+    admitting.reconcile_model_version(memo.runtime.context(namespace or "", name), dict(body))
+
+
+@kopf.on.event(*CANARY)
+async def wake_canary(*, uid: str, memo: kopf.Memo, **_: Any) -> None:
+    memo.runtime.wake(uid)
+
+
+@kopf.daemon(*CANARY, cancellation_timeout=15.0)
+def run_canary(
+    *,
+    stopped: kopf.DaemonStopped,
+    body: kopf.Body,
+    namespace: str | None,
+    name: str,
+    uid: str,
+    memo: kopf.Memo,
+    **_: Any,
+) -> None:
+    runtime: Runtime = memo.runtime
+    context = runtime.context(namespace or "", name)
+    while not stopped:
+        reconcile_safely(runtime, context, uid, dict(body))
+        runtime.sleep(uid)
+    runtime.forget(uid)
+
+
+def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> None:
+    """A failing pass is logged and retried at the next tick; the daemon never dies of it."""
+    try:
+        runtime.latest[uid] = reconciling.reconcile_canary(context, runtime.newest(uid, body))
+    except Exception:
+        log.exception("reconcile of Canary %s/%s failed; retrying", context.namespace, context.name)
+        runtime.waker(uid).wait(ERROR_BACKOFF_SECONDS)
