@@ -11,6 +11,7 @@ export HOTSWAP_CACHE := $(CACHE)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help setup lint test test-unit test-integration test-e2e demo bench control-plane clean
+.PHONY: system-deps images e2e-kind
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,13 +36,13 @@ test: setup lint test-unit test-integration test-e2e ## set up, then every test 
 # pytest exits 5 when a tier collects no test; such a tier is reported, not failed.
 PYTEST_TIER = $(PY) -m pytest -q $(PYTEST_ARGS) $(1) || { rc=$$?; [ $$rc -eq 5 ] && echo "no tests in $(1)"; [ $$rc -eq 5 ]; }
 
-test-unit: setup ## unit tier: pure logic, the store, loopback servers
+test-unit: setup system-deps ## unit tier: pure logic, the store, loopback servers
 	$(call PYTEST_TIER,tests/unit)
 
 test-integration: setup control-plane ## integration tier: a real kube-apiserver and etcd
 	$(call PYTEST_TIER,tests/integration)
 
-test-e2e: setup ## e2e tier: the demo flow under load, Prometheus, Chromium
+test-e2e: setup system-deps ## e2e tier: the demo flow under load, Prometheus, Chromium
 	$(call PYTEST_TIER,tests/e2e)
 
 control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go modules
@@ -53,6 +54,15 @@ demo: setup ## the whole loop locally, with progress
 bench: setup ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
 	$(PY) bench/fastpath.py
+
+system-deps: ## Debian packages the tests run (promtool); skipped when present
+	bash tools/install-system-deps.sh
+
+images: ## build hotswap-inference and hotswap-operator (needs a container engine)
+	bash tools/build-images.sh $(or $(IMAGE_TAG),dev)
+
+e2e-kind: setup ## images, a kind cluster, manifests, the demo flow (needs Docker and kind)
+	bash tools/e2e-kind.sh
 
 clean: ## remove the virtualenv and caches in the tree (not ~/.cache/hotswap)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench/results

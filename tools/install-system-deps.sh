@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Debian packages the test tiers run: promtool (prometheus) for the alert rules and, later, a
+# Prometheus server for the e2e tier. Idempotent: a command already present is skipped, and
+# apt-get runs only when something is missing. Needs root (or sudo) only then.
+set -euo pipefail
+
+# command -> Debian package that provides it
+declare -A PACKAGES=(
+  [promtool]=prometheus
+)
+
+missing=()
+for command in "${!PACKAGES[@]}"; do
+  if ! command -v "$command" >/dev/null 2>&1; then
+    missing+=("${PACKAGES[$command]}")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "missing: ${missing[*]} (no apt-get here: install them with your package manager)" >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "missing: ${missing[*]}; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  sudo="sudo"
+fi
+
+echo "==> installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The prometheus package enables a service where systemd runs; the tests start their own.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi
