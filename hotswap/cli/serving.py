@@ -8,7 +8,7 @@ from typing import Any
 from hotswap_inference import flags, running
 from hotswap_inference.settings import SettingsError
 
-from hotswap.cli import CommandError
+from hotswap.cli import CommandError, options
 
 
 def register(subparsers: Any) -> None:
@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
         help="serve a model over HTTP with hot reload",
         description=__doc__,
     )
-    flags.add_flags(parser)
+    options.add_root_argument(parser)
+    flags.add_flags(parser, root=False)
     parser.set_defaults(func=serve)
 
 

@@ -31,11 +31,13 @@ FLAGS: list[tuple[str, type, str]] = [
 ]
 
 
-def add_flags(parser: argparse.ArgumentParser) -> None:
-    for name, kind, help_text in FLAGS:
+def add_flags(parser: argparse.ArgumentParser, *, root: bool = True) -> None:
+    """All flags; `root=False` leaves out `--root`/`--model-root` (the CLI adds its own)."""
+    for name, kind, help_text in FLAGS[0 if root else 1 :]:
         flag = "--" + name.replace("_", "-")
         parser.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
-    parser.add_argument("--root", dest="model_root", type=Path, help="alias of --model-root")
+    if root:
+        parser.add_argument("--root", dest="model_root", type=Path, help="alias of --model-root")
     parser.add_argument(
         "--no-query-log-stdout",
         dest="query_log_stdout",
@@ -48,4 +50,5 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> settings.Settings:
     names = [name for name, _, _ in FLAGS] + ["query_log_stdout"]
     overrides: dict[str, Any] = {name: getattr(args, name, None) for name in names}
+    overrides["model_root"] = overrides["model_root"] or getattr(args, "root", None)
     return settings.load_settings(overrides)

@@ -24,7 +24,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def two_versions(root: Path) -> tuple[publishing.Published, publishing.Published]:
-    return models.publish_text(root), models.publish_text(root, c=10.0)
+    return models.publish_text(root), models.publish_text(root, seed=1)
 
 
 @pytest.fixture

@@ -1,57 +1,26 @@
-"""Small published versions for the inference tests: a text pipeline and a numeric forest."""
+"""Published versions for the inference tests, trained by `hotswap.training` on its shipped data."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import joblib
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-
 from hotswap.store import publishing, routes
-from hotswap.store.layout import LABELS, SAMPLES, ModelPaths
+from hotswap.store.layout import ModelPaths
+from hotswap.training import training
 
 MODEL = "intent"
-SENTENCES = [
-    ("where is my parcel", "shipping"),
-    ("my order has not arrived", "shipping"),
-    ("track the delivery please", "shipping"),
-    ("when will the package come", "shipping"),
-    ("i want my money back", "refund"),
-    ("please refund the purchase", "refund"),
-    ("return this item for a refund", "refund"),
-    ("charge me back the payment", "refund"),
-]
+FOREST_MODEL = "iris"
+TEXT_LABELS = {"food_order", "food_recipe", "mood_happy", "mood_sad", "mood_stressed", "smalltalk"}
 
 
-def write_text_model(folder: Path, *, c: float = 1.0) -> None:
-    texts, labels = zip(*SENTENCES, strict=True)
-    pipeline = Pipeline([("tfidf", TfidfVectorizer()), ("clf", LogisticRegression(C=c))])
-    pipeline.fit(list(texts), list(labels))
-    joblib.dump(pipeline, folder / "model.joblib")
-    (folder / LABELS).write_text(json.dumps({"labels": sorted(set(labels))}))
-    (folder / SAMPLES).write_text(json.dumps(list(texts[:3])))
-
-
-def write_forest_model(folder: Path) -> None:
-    rows = [[0.0, 0.1], [0.2, 0.0], [1.0, 0.9], [0.9, 1.1]]
-    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(
-        rows, ["low"] * 2 + ["high"] * 2
-    )
-    joblib.dump(forest, folder / "model.joblib")
-    (folder / LABELS).write_text(json.dumps({"labels": ["high", "low"]}))
-    (folder / SAMPLES).write_text(json.dumps(rows[:2]))
-
-
-def publish_text(root: Path, model: str = MODEL, *, c: float = 1.0) -> publishing.Published:
-    return publishing.publish_version(root, model, lambda folder: write_text_model(folder, c=c))
+def publish_text(root: Path, model: str = MODEL, *, seed: int = 0) -> publishing.Published:
+    """A TF-IDF + logistic regression version, trained on the shipped intents data."""
+    return training.train(root, model, seed=seed).published
 
 
 def publish_forest(root: Path, model: str = MODEL) -> publishing.Published:
-    return publishing.publish_version(root, model, write_forest_model)
+    """A random forest on numeric rows (the shipped iris data): 4 features."""
+    return training.train(root, model, estimator="random-forest").published
 
 
 def arm(published: publishing.Published) -> routes.Arm:
