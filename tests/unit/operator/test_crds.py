@@ -82,10 +82,11 @@ def all_pairs() -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("crd_name", sorted(TYPES))
 def test_every_field_has_a_description(crd_name: str) -> None:
+    """metadata aside: the API server forbids anything but its type there."""
     missing = [
         path
         for path, node in walk(schema_of(load_crd(crd_name)), "")
-        if not str(node.get("description", "")).strip()
+        if not str(node.get("description", "")).strip() and path != ".metadata"
     ]
     assert missing == [], f"expected a description on every field of {crd_name}, missing {missing}"
 

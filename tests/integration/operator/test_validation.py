@@ -1,0 +1,242 @@
+"""The real API server rejects bad ModelVersions and Canaries with a message naming the field
+(schema and CEL rules of crds/*.yaml); nothing here needs the operator."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.integration.operator import flows
+
+VERSION_ID = "20261128_142501_3f9c1a2b"
+DIGEST = "sha256:" + "ab" * 32
+
+
+def model_version(**spec: Any) -> dict[str, Any]:
+    base = {
+        "model": "intent",
+        "version": VERSION_ID,
+        "artifactPath": f"intent/versions/{VERSION_ID}",
+        "digest": DIGEST,
+        "format": "joblib",
+        "metrics": {"accuracy": 0.9, "macroF1": 0.9},
+    }
+    body = {
+        "apiVersion": "hotswap.dev/v1alpha1",
+        "kind": "ModelVersion",
+        "metadata": {"name": "intent-20261128-142501-3f9c1a2b"},
+        "spec": {k: v for k, v in (base | spec).items() if v is not None},
+    }
+    return body
+
+
+def canary(name: str = "bad", **spec: Any) -> dict[str, Any]:
+    base = {
+        "model": "intent",
+        "version": "intent-20261128-142501-3f9c1a2b",
+        "selector": {"matchLabels": {"app": "x"}},
+    }
+    return {
+        "apiVersion": "hotswap.dev/v1alpha1",
+        "kind": "Canary",
+        "metadata": {"name": name},
+        "spec": {k: v for k, v in (base | spec).items() if v is not None},
+    }
+
+
+def steps(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Steps", "steps": list(items)}
+
+
+def renamed(body: dict[str, Any], name: str) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    body["metadata"]["name"] = name
+    return body
+
+
+MV_MODEL = {"artifactPath": None}  # artifactPath follows the model; test the model alone
+INVALID_MODEL_VERSIONS = [
+    ("model with capitals", model_version(model="Intent"), "spec.model"),
+    ("model with underscore", model_version(model="my_model"), "spec.model"),
+    ("empty model", model_version(model=""), "spec.model"),
+    ("model of 64 characters", model_version(model="a" * 64), "spec.model"),
+    ("model starting with a dash", model_version(model="-intent"), "spec.model"),
+    ("model ending with a dash", model_version(model="intent-"), "spec.model"),
+    ("model as a number", model_version(model=7), "spec.model"),
+    ("version not an id", model_version(version="v1"), "spec.version"),
+    ("version with capital hex", model_version(version="20261128_142501_3F9C1A2B"), "spec.version"),
+    ("version with dashes", model_version(version="20261128-142501-3f9c1a2b"), "spec.version"),
+    ("version missing", model_version(version=None), "spec.version"),
+    ("digest of another algorithm", model_version(digest="md5:" + "ab" * 16), "spec.digest"),
+    ("digest too short", model_version(digest="sha256:abc"), "spec.digest"),
+    ("digest in capitals", model_version(digest="sha256:" + "AB" * 32), "spec.digest"),
+    ("digest without prefix", model_version(digest="ab" * 32), "spec.digest"),
+    ("digest missing", model_version(digest=None), "spec.digest"),
+    ("format unknown", model_version(format="pickle"), "spec.format"),
+    ("format missing", model_version(format=None), "spec.format"),
+    (
+        "artifactPath of another model",
+        model_version(artifactPath=f"other/versions/{VERSION_ID}"),
+        "artifactPath must be",
+    ),
+    ("artifactPath absolute", model_version(artifactPath="/etc/passwd"), "spec.artifactPath"),
+    (
+        "artifactPath climbing out",
+        model_version(artifactPath=f"intent/../../{VERSION_ID}"),
+        "spec.artifactPath",
+    ),
+    ("artifactPath missing", model_version(artifactPath=None), "spec.artifactPath"),
+    ("accuracy above 1", model_version(metrics={"accuracy": 1.5}), "spec.metrics.accuracy"),
+    ("accuracy below 0", model_version(metrics={"accuracy": -0.1}), "spec.metrics.accuracy"),
+    ("macroF1 above 1", model_version(metrics={"macroF1": 2}), "spec.metrics.macroF1"),
+    ("accuracy as text", model_version(metrics={"accuracy": "high"}), "spec.metrics.accuracy"),
+    ("name not model-version", renamed(model_version(), "intent-latest"), "metadata.name must be"),
+    ("no spec", {k: v for k, v in model_version().items() if k != "spec"}, "spec"),
+]
+
+STEP = {"name": "ten", "setWeight": 10}
+INVALID_CANARIES = [
+    ("model with capitals", canary(model="Intent"), "spec.model"),
+    ("model missing", canary(model=None), "spec.model"),
+    ("version with underscore", canary(version="intent_1"), "spec.version"),
+    ("version missing", canary(version=None), "spec.version"),
+    ("selector missing", canary(selector=None), "spec.selector"),
+    ("selector without labels", canary(selector={"matchLabels": {}}), "spec.selector.matchLabels"),
+    ("strategy unknown", canary(strategy={"type": "Bandit"}), "spec.strategy.type"),
+    ("Steps without steps", canary(strategy={"type": "Steps"}), "needs a non-empty"),
+    ("Steps with an empty list", canary(strategy=steps()), "needs a non-empty"),
+    (
+        "Immediate with steps",
+        canary(strategy={"type": "Immediate", "steps": [STEP]}),
+        "Immediate takes no steps",
+    ),
+    ("weight above 100", canary(strategy=steps({"name": "a", "setWeight": 101})), "setWeight"),
+    ("weight below 0", canary(strategy=steps({"name": "a", "setWeight": -1})), "setWeight"),
+    ("weight as text", canary(strategy=steps({"name": "a", "setWeight": "ten"})), "setWeight"),
+    (
+        "step with weight and pause",
+        canary(strategy=steps({"name": "a", "setWeight": 5, "pause": {}})),
+        "exactly one of",
+    ),
+    ("step with nothing", canary(strategy=steps({"name": "a"})), "exactly one of"),
+    ("step without a name", canary(strategy=steps({"setWeight": 5})), "name"),
+    ("step name in capitals", canary(strategy=steps({"name": "Ten", "setWeight": 5})), "name"),
+    ("two steps of one name", canary(strategy=steps(STEP, STEP)), "Duplicate value"),
+    (
+        "pause of 0 seconds",
+        canary(strategy=steps({"name": "p", "pause": {"durationSeconds": 0}})),
+        "durationSeconds",
+    ),
+    (
+        "pause of two days",
+        canary(strategy=steps({"name": "p", "pause": {"durationSeconds": 172800}})),
+        "durationSeconds",
+    ),
+    (
+        "analysis error ratio above 1",
+        canary(strategy=steps({"name": "a", "analysis": {"maxErrorRatio": 1.5}})),
+        "maxErrorRatio",
+    ),
+    (
+        "analysis minRequests 0",
+        canary(strategy=steps({"name": "a", "analysis": {"minRequests": 0}})),
+        "minRequests",
+    ),
+    (
+        "33 steps",
+        canary(strategy=steps(*({"name": f"s{i}", "setWeight": i} for i in range(33)))),
+        "spec.strategy.steps",
+    ),
+    ("mirror above 100", canary(mirrorPercent=150), "spec.mirrorPercent"),
+    ("mirror below 0", canary(mirrorPercent=-5), "spec.mirrorPercent"),
+    ("sticky header with a space", canary(stickyHeader="X Bad"), "spec.stickyHeader"),
+    ("gate without a metric", canary(offlineGate={"maxDrop": 0.1}), "spec.offlineGate.metric"),
+    (
+        "gate drop above 1",
+        canary(offlineGate={"metric": "accuracy", "maxDrop": 2}),
+        "spec.offlineGate.maxDrop",
+    ),
+    ("gate metric not a name", canary(offlineGate={"metric": "1abc"}), "spec.offlineGate.metric"),
+    ("history of 0", canary(historyLimit=0), "spec.historyLimit"),
+    ("history of 100", canary(historyLimit=100), "spec.historyLimit"),
+]
+
+
+def rejection(create: Callable[[], Any]) -> str:
+    with pytest.raises(client.ApiException) as caught:
+        create()
+    assert caught.value.status == 422, f"expected 422 Invalid, got {caught.value.status}"
+    return str(json.loads(caught.value.body)["message"])
+
+
+@pytest.mark.parametrize(
+    ("what", "body", "expected"), INVALID_MODEL_VERSIONS, ids=[c[0] for c in INVALID_MODEL_VERSIONS]
+)
+def test_invalid_model_version_is_rejected(
+    cluster: flows.Cluster, what: str, body: dict[str, Any], expected: str
+) -> None:
+    message = rejection(lambda: cluster.create("modelversions", body))
+    assert expected in message, (
+        f"{what}: expected the message to name {expected!r}, got {message!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("what", "body", "expected"), INVALID_CANARIES, ids=[c[0] for c in INVALID_CANARIES]
+)
+def test_invalid_canary_is_rejected(
+    cluster: flows.Cluster, what: str, body: dict[str, Any], expected: str
+) -> None:
+    message = rejection(lambda: cluster.create("canaries", body))
+    assert expected in message, (
+        f"{what}: expected the message to name {expected!r}, got {message!r}"
+    )
+
+
+CHANGES = [
+    ("digest", {"digest": "sha256:" + "cd" * 32}),
+    ("metrics", {"metrics": {"accuracy": 0.5}}),
+    ("format", {"format": "skops"}),
+]
+
+
+@pytest.mark.parametrize(("what", "change"), CHANGES, ids=[c[0] for c in CHANGES])
+def test_model_version_spec_is_immutable(
+    cluster: flows.Cluster, what: str, change: dict[str, Any]
+) -> None:
+    body = renamed(
+        model_version(
+            version="20261128_142501_00000001",
+            artifactPath="intent/versions/20261128_142501_00000001",
+        ),
+        "intent-20261128-142501-00000001",
+    )
+    name = body["metadata"]["name"]
+    cluster.delete("modelversions", name)
+    cluster.create("modelversions", body)
+    try:
+        message = rejection(lambda: cluster.patch("modelversions", name, {"spec": change}))
+        assert "ModelVersion spec is immutable" in message, f"changing {what}: got {message!r}"
+    finally:
+        cluster.delete("modelversions", name)
+
+
+def test_canary_model_is_immutable(cluster: flows.Cluster) -> None:
+    cluster.create("canaries", canary("immutable-model"))
+    try:
+        message = rejection(
+            lambda: cluster.patch("canaries", "immutable-model", {"spec": {"model": "other"}})
+        )
+        assert "spec.model is immutable" in message, f"got {message!r}"
+    finally:
+        cluster.delete("canaries", "immutable-model")
+
+
+def test_at_least_fifty_kinds_of_invalid_objects_are_covered() -> None:
+    count = len(INVALID_MODEL_VERSIONS) + len(INVALID_CANARIES) + len(CHANGES) + 1
+    assert count >= 50, f"expected >= 50 invalid objects, have {count}"
