@@ -1,0 +1,129 @@
+"""The data-plane loop without a cluster: the demo plays the operator's part through the store.
+
+Train v1, serve two replicas on loopback, send live traffic throughout, train v2, canary 20%
+sticky, promote, roll back, print requests per version and arm, stop everything.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotswap.demo import processes, traffic
+from hotswap.demo.progress import Progress
+from hotswap.store import routes, switching, versions
+from hotswap.store.layout import ModelPaths
+from hotswap.training import training
+
+MODEL = "intent"
+PHASE_SECONDS = 3.0
+CONVERGE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One declared routing, as the operator would write it."""
+
+    stable: str
+    generation: int
+    canary: str | None = None
+    weight: int = 0
+    title: str = "deploy"
+
+    def describe(self) -> str:
+        if self.canary:
+            return f"{self.title}: stable {self.stable}, canary {self.canary} at {self.weight}%"
+        return f"{self.title}: stable {self.stable}"
+
+
+def run(workdir: Path | None = None, replicas: int = 2) -> int:
+    with tempfile.TemporaryDirectory(prefix="hotswap-demo-") as scratch:
+        return _run(Path(workdir or scratch), replicas, Progress())
+
+
+def _run(root: Path, count: int, progress: Progress) -> int:
+    paths = ModelPaths(root / "models", MODEL)
+    v1 = train(paths, progress, seed=1)
+    declare(paths, Step(stable=v1, generation=1))
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    pods: list[processes.Replica] = []
+    try:
+        for i in range(count):
+            pods.append(processes.spawn_replica(
+                paths.root, MODEL, name=f"replica-{i}", token=token, log_dir=root / "logs"
+            ))  # fmt: skip
+        for pod in pods:
+            processes.wait_ready(pod)
+            progress.say(f"{pod.name} serving {v1} on {pod.host}:{pod.port}")
+        return _loop(paths, pods, progress, v1)
+    finally:
+        for pod in pods:
+            processes.stop_replica(pod)
+        progress.say(f"stopped {len(pods)} replicas; logs were in {root / 'logs'}")
+
+
+def _loop(paths: ModelPaths, pods: list[processes.Replica], progress: Progress, v1: str) -> int:
+    loads = [traffic.Load(p.host, p.port, requests=200_000, seconds=120, threads=2) for p in pods]
+    with traffic.LiveTraffic(loads) as live:
+        progress.say(f"live traffic on {len(pods)} replicas")
+        _observe(live, progress, f"stable {v1}")
+        v2 = train(paths, progress, seed=2)
+        for step in (
+            Step(stable=v1, canary=v2, weight=20, generation=2, title="canary (sticky)"),
+            Step(stable=v2, generation=3, title="promote"),
+            Step(stable=v1, generation=4, title="roll back"),
+        ):
+            converge(paths, pods, progress, step)
+            _observe(live, progress, step.describe())
+    total = live.snapshot()
+    failed = sum(total.failures.values())
+    progress.table(f"all traffic: {total.total} requests, {failed} failed", total.answers)
+    return 1 if failed else 0
+
+
+def train(paths: ModelPaths, progress: Progress, *, seed: int) -> str:
+    result = training.train(paths.root, paths.model, seed=seed)
+    published = result.published
+    accuracy = float(result.metrics.get("accuracy", 0.0))
+    progress.say(f"trained {published.version} ({published.digest[:15]}…) accuracy {accuracy:.3f}")
+    return str(published.version)
+
+
+def declare(paths: ModelPaths, step: Step) -> None:
+    """Write routing.json, and `current` for the stable version, through the store."""
+
+    def arm(version: str) -> routes.Arm:
+        return routes.Arm(version, versions.get_version(paths, version).digest)
+
+    canary = arm(step.canary) if step.canary else None
+    routing = routes.Routing(arm(step.stable), canary, step.weight, generation=step.generation)
+    routes.write_routing(paths, routing)
+    switching.switch_current(paths, step.stable)
+
+
+def converge(
+    paths: ModelPaths, pods: list[processes.Replica], progress: Progress, step: Step
+) -> None:
+    declare(paths, step)
+    started = time.monotonic()
+    pending = list(pods)
+    while pending and time.monotonic() - started < CONVERGE_SECONDS:
+        pending = [p for p in pending if p.admin_status().get("generation") != step.generation]
+        time.sleep(0.05)
+    if pending:
+        raise RuntimeError(f"{[p.name for p in pending]} did not converge in {CONVERGE_SECONDS}s")
+    seconds = time.monotonic() - started
+    progress.say(f"{step.describe()}: all {len(pods)} replicas serve it after {seconds:.2f}s")
+
+
+def _observe(live: traffic.LiveTraffic, progress: Progress, title: str) -> None:
+    before = live.snapshot()
+    time.sleep(PHASE_SECONDS)
+    after = live.snapshot()
+    answers = after.answers - before.answers
+    failed = sum((after.failures - before.failures).values())
+    progress.table(f"{title}: {sum(answers.values())} answers, {failed} failed", answers)
