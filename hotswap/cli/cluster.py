@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hotswap.cli import CommandError
-from hotswap.cluster import building, clusters, starting, stopping, supervising, waiting
+from hotswap.cluster import applying, building, clusters, starting, stopping, supervising, waiting
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +34,7 @@ def run_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         cluster = starting.up(_state_dir(args))
-    except (building.BuildError, waiting.StartError) as error:
+    except (building.BuildError, waiting.StartError, applying.KubectlError) as error:
         raise CommandError(str(error)) from error
     print(f"# control plane up at {cluster.server} in {time.monotonic() - started:.1f}s")
     print(f"export KUBECONFIG={cluster.kubeconfig}")

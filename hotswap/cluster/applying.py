@@ -10,6 +10,10 @@ from pathlib import Path
 from hotswap.cluster import building, clusters
 
 
+class KubectlError(Exception):
+    """kubectl failed; the message is its command and stderr."""
+
+
 def kubectl_path() -> Path:
     """The kubectl beside this Python (the venv's, from the wheel), else the one on PATH."""
     beside = Path(sys.executable).parent / "kubectl"
@@ -22,9 +26,12 @@ def kubectl_path() -> Path:
 
 
 def kubectl(cluster: clusters.Cluster, *args: str, stdin: str | None = None) -> str:
-    """Run kubectl against `cluster` as admin; raises CalledProcessError with its stderr."""
+    """Run kubectl against `cluster` as admin; raises KubectlError with its stderr."""
     argv = [str(kubectl_path()), f"--kubeconfig={cluster.kubeconfig}", *args]
-    return subprocess.run(argv, input=stdin, check=True, capture_output=True, text=True).stdout
+    done = subprocess.run(argv, input=stdin, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise KubectlError(f"kubectl {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
 
 
 def apply_crds(cluster: clusters.Cluster, folder: Path | None = None) -> list[Path]:

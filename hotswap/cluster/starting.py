@@ -20,8 +20,10 @@ from hotswap.cluster import (
 SERVICE_CIDR = "10.0.0.0/24"
 
 
-def up(state_dir: Path, *, timeout: float = 90.0) -> clusters.Cluster:
-    """Start a control plane in `state_dir`, or return the one already running there."""
+def up(state_dir: Path, *, apply_crds: bool = True, timeout: float = 90.0) -> clusters.Cluster:
+    """Start a control plane in `state_dir`, or return the one already running there; then
+    apply the project's `crds/` unless told not to (the tests apply them in a test of their own).
+    """
     cluster = clusters.load(state_dir)
     if supervising.is_running(cluster):
         return cluster
@@ -33,7 +35,8 @@ def up(state_dir: Path, *, timeout: float = 90.0) -> clusters.Cluster:
         write_credentials(cluster)
         start_etcd(cluster, binaries.etcd, timeout=timeout)
         start_apiserver(cluster, _apiserver_argv(cluster, binaries.kube_apiserver), timeout=timeout)
-        applying.apply_crds(cluster)
+        if apply_crds:
+            applying.apply_crds(cluster)
     except BaseException:
         stopping.down(state_dir, keep_logs=True)
         raise
@@ -109,4 +112,6 @@ def _apiserver_argv(cluster: clusters.Cluster, binary: Path) -> list[str]:
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--disable-admission-plugins=ServiceAccount",
         "--allow-privileged=true",
+        # Close open watches on SIGTERM instead of waiting for them to time out (up to 60s+).
+        "--shutdown-watch-termination-grace-period=2s",
     ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,18 +16,31 @@ from hotswap.cluster import clusters
 
 
 def spawn(name: str, argv: list[str], *, port: int, log_dir: Path) -> clusters.Process:
+    """Start `argv` in its own session, output to `<log_dir>/<name>.log`.
+
+    posix_spawn rather than Popen: no Popen object to warn that a server outlives it."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    with (log_dir / f"{name}.log").open("ab") as log:
-        child = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    started = start_time(child.pid)
-    assert started is not None, f"{name} (pid {child.pid}) vanished at once"
-    return clusters.Process(name=name, pid=child.pid, started=started, port=port, argv=argv)
+    log = str(log_dir / f"{name}.log")
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    pid = os.posix_spawn(argv[0], argv, dict(os.environ), file_actions=actions, setsid=True)
+    started = start_time(pid)
+    assert started is not None, f"{name} (pid {pid}) vanished at once"
+    process = clusters.Process(name=name, pid=pid, started=started, port=port, argv=argv)
+    _wait_exec(process)
+    return process
+
+
+def _wait_exec(process: clusters.Process, timeout: float = 5.0) -> None:
+    """posix_spawn returns while execve still sets up the new image, /proc/<pid>/cmdline empty."""
+    deadline = time.monotonic() + timeout
+    while not is_ours(process) and start_time(process.pid) == process.started:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
 
 
 def start_time(pid: int) -> int | None:

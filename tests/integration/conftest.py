@@ -20,7 +20,7 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[clusters
     if not building.locate().present:
         print("\nbuilding kube-apiserver and etcd from Go modules (cold: ~10 min on 2 cores)")
     state_dir = tmp_path_factory.mktemp("cluster")
-    cluster = starting.up(state_dir)
+    cluster = starting.up(state_dir, apply_crds=False)  # test_project_crds_apply does
     yield cluster
     stopping.down(state_dir)
 

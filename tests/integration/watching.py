@@ -28,13 +28,15 @@ class Watcher:
 
     def __enter__(self) -> Watcher:
         # List first: the watch then starts from a known point and misses nothing after it.
-        listed = self.list("default", label_selector=self.label_selector)
-        self.resource_version = listed.metadata.resource_version
+        self._relist()
         self._thread.start()
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._stopping.set()
         self._watch.stop()
@@ -57,14 +59,29 @@ class Watcher:
         raise AssertionError(f"expected {what} within {timeout:.0f}s; saw {seen or 'no events'}")
 
     def _run(self) -> None:
+        expired = False
         while not self._stopping.is_set():
             try:
+                if expired:
+                    self._relist(emit=True)
                 self._stream()
-            except Exception:  # the apiserver went away: resume from the last version seen
+                expired = False
+            except Exception as error:  # the apiserver went away: resume
                 if self._stopping.is_set():
                     return
+                expired = isinstance(error, client.ApiException) and error.status == 410
                 self.reconnects += 1
                 time.sleep(0.5)
+
+    def _relist(self, *, emit: bool = False) -> None:
+        """After 410 Expired (a restarted apiserver's watch cache starts at the current
+        revision), list again as informers do, and report what is there as RELISTED."""
+        listed = self.list("default", label_selector=self.label_selector)
+        if emit:
+            for item in listed.items:
+                raw = self._watch._api_client.sanitize_for_serialization(item)
+                self.events.put({"type": "RELISTED", "object": raw})
+        self.resource_version = listed.metadata.resource_version
 
     def _stream(self) -> None:
         for event in self._watch.stream(
@@ -73,9 +90,9 @@ class Watcher:
             label_selector=self.label_selector,
             resource_version=self.resource_version,
             timeout_seconds=30,
-            deserialize=False,
         ):
-            self.resource_version = event["object"]["metadata"]["resourceVersion"]
-            self.events.put(event)
+            raw = event["raw_object"]
+            self.resource_version = raw["metadata"]["resourceVersion"]
+            self.events.put({"type": event["type"], "object": raw})
             if self._stopping.is_set():
                 return
