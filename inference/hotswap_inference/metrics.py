@@ -83,13 +83,13 @@ class Metrics:
         )
         self.fastpath = Gauge(
             "hotswap_fastpath_info",
-            "1 per loaded version: the predictor kind and why the fast path was not used.",
-            ["model", "version", "kind", "reason"],
+            "1 per loaded version: predictor kind and fallback kind ('' on the fast path).",
+            ["model", "version", "kind", "fallback"],
             registry=registry,
         )
         self.fallbacks = Counter(
             "hotswap_fastpath_fallbacks_total",
-            "Versions loaded on the plain sklearn path, by fallback reason.",
-            ["model", "reason"],
+            "Versions loaded on the plain sklearn path, by fallback kind.",
+            ["model", "fallback"],
             registry=registry,
         )

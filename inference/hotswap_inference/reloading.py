@@ -16,7 +16,7 @@ from typing import Any
 from hotswap.store import routes, switching, versions
 from hotswap.store.layout import ModelPaths
 from hotswap.store.routes import Arm, Routing
-from hotswap_inference import preparing, splitting, states
+from hotswap_inference import accelerating, preparing, splitting, states
 from hotswap_inference.errors import LoadFailed, StaleGeneration
 from hotswap_inference.metrics import Metrics
 
@@ -134,10 +134,11 @@ class Reloader:
             served = state.serving(arm)
             m.model_info.labels(self.model, served.version, served.digest, arm).set(1)
         for served in state.served.values():
-            reason = (served.fallback_reason or "")[:120]
-            m.fastpath.labels(self.model, served.version, served.kind, reason).set(1)
-            if served.fallback_reason and served.version in fresh:
-                m.fallbacks.labels(self.model, reason).inc()
+            reason = served.fallback_reason
+            fallback = accelerating.fallback_kind(reason) if reason else ""
+            m.fastpath.labels(self.model, served.version, served.kind, fallback).set(1)
+            if reason and served.version in fresh:
+                m.fallbacks.labels(self.model, fallback).inc()
         m.health.labels(self.model).set(1)
 
     def status(self) -> dict[str, Any]:
