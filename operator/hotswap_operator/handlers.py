@@ -33,6 +33,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         prefix=PREFIX, key="last-handled-configuration"
     )
     settings.persistence.finalizer = FINALIZER
+    settings.scanning.disabled = True  # no cluster-wide CRD/namespace watch: namespaced RBAC
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 64
     config = configs.load_config()

@@ -103,6 +103,7 @@ def operator_kubeconfig(
 class Volume:
     root: Path
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # label -> ModelVersion
+    unregistered: dict[str, dict[str, Any]] = field(default_factory=dict)  # created by tests
 
     def folder(self, label: str) -> Path:
         return self.root / self.versions[label]["spec"]["artifactPath"]
@@ -151,6 +152,9 @@ def volume(tmp_path_factory: pytest.TempPathFactory) -> Volume:
 
     broken = publish_variant(root, source, model_bytes=pickle.dumps({"not": "a model"}))
     found.versions["broken"] = resource_of(broken, 0.9)
+    for label in ("late", "tampered"):
+        published = publish_variant(root, source, metrics={"accuracy": 0.9, "note": label})
+        found.unregistered[label] = resource_of(published, 0.9)
     return found
 
 
@@ -197,12 +201,12 @@ def start_pod(kubelet: kubelets.Kubelet, index: int, root: Path, logs: Path) -> 
         f"--port={port}",
         f"--admin-port={admin_port}",
         f"--metrics-port={metrics_port}",
-        f"--reload-token={flows.TOKEN}",
         "--poll-interval=1",
         "--no-query-log-stdout",
     ]
-    log = (logs / f"pod-{index}.log").open("wb")
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    with (logs / f"pod-{index}.log").open("wb") as log:
+        env = os.environ | {"HOTSWAP_RELOAD_TOKEN": flows.TOKEN}
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
     name = f"inference-{index}"
     flows.eventually(lambda: _listening(ip, admin_port), timeout=60, what=f"{name} admin port")
     kubelet.add(name, ip=ip, labels=LABELS, ports={"http": port, "admin": admin_port})
@@ -225,9 +229,11 @@ class Operator:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        handle = self.log.open("ab")
         argv = [sys.executable, "-m", "hotswap_operator", "--verbose"]
-        self.process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=self.env)
+        with self.log.open("ab") as handle:
+            self.process = subprocess.Popen(
+                argv, stdout=handle, stderr=subprocess.STDOUT, env=self.env
+            )
 
     def kill(self) -> None:
         if self.process is not None:

@@ -59,11 +59,19 @@ class Cluster:
 
 
 def eventually(check: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
+    """The first truthy result of `check`, polled; fails naming `what` and the last result."""
+    return until(lambda: (bool(found := check()), found), timeout=timeout, what=what, every=every)
+
+
+def until(
+    check: Callable[[], tuple[bool, Any]], *, timeout: float, what: str, every: float = 0.2
+) -> Any:
+    """`check` returns (done, seen): the seen value once done; else fails showing the last."""
     deadline = time.monotonic() + timeout
     seen: Any = None
     while time.monotonic() < deadline:
-        seen = check()
-        if seen:
+        done, seen = check()
+        if done:
             return seen
         time.sleep(every)
     raise AssertionError(f"expected {what} within {timeout:.0f}s; last saw {seen!r}")
@@ -91,9 +99,9 @@ def wait_for_condition(
         found = condition(body, kind)
         ok = found.get("status") == status and (reason is None or found.get("reason") == reason)
         ok = ok and found.get("observedGeneration") == body["metadata"]["generation"]
-        return body if ok else {"conditions": (body.get("status") or {}).get("conditions")}
+        return ok, body if ok else _brief(body.get("status") or {})
 
-    body = eventually(check, timeout=timeout, what=f"{plural}/{name} {kind}={status} ({reason})")
+    body = until(check, timeout=timeout, what=f"{plural}/{name} {kind}={status} ({reason})")
     return dict(body)
 
 
@@ -107,9 +115,10 @@ def wait_for_status(
 ) -> dict[str, Any]:
     def check() -> Any:
         status = cluster.get("canaries", name).get("status") or {}
-        return status if predicate(status) else {"status": _brief(status)}
+        done = bool(predicate(status))
+        return done, status if done else _brief(status)
 
-    return dict(eventually(check, timeout=timeout, what=what))
+    return dict(until(check, timeout=timeout, what=what))
 
 
 def _brief(status: dict[str, Any]) -> dict[str, Any]:
