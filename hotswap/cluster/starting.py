@@ -100,6 +100,10 @@ def _apiserver_argv(cluster: clusters.Cluster, binary: Path) -> list[str]:
         str(binary),
         f"--etcd-servers=http://127.0.0.1:{etcd}",
         "--bind-address=127.0.0.1",
+        # Loopback only, everywhere: no reconciler, so the host's interface address is never
+        # written to the `kubernetes` Service endpoints (the default one rejects 127.0.0.1).
+        "--advertise-address=127.0.0.1",
+        "--endpoint-reconciler-type=none",
         f"--secure-port={waiting.free_port()}",
         f"--cert-dir={pki}",
         f"--tls-cert-file={pki / 'apiserver.crt'}",
