@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from hotswap_inference import administering, endpoints, inferring, watching
+from hotswap_inference import administering, dashboards, endpoints, inferring, watching
 from hotswap_inference.errors import EXCEPTION_HANDLERS
 from hotswap_inference.services import Service
 from hotswap_inference.settings import Settings
@@ -31,6 +31,7 @@ SERVING_ROUTES = [
     Route("/v2/models/{name}", inferring.model_metadata),
     Route("/v2/models/{name}/ready", inferring.model_ready),
     Route("/v2/models/{name}/infer", inferring.infer, methods=["POST"]),
+    *dashboards.ROUTES,  # GET /status and /static/monitoring.html, after the hot routes
 ]
 ADMIN_ROUTES = [
     Route("/admin/reload", administering.reload, methods=["POST"]),

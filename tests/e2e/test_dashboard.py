@@ -1,0 +1,55 @@
+"""The live page `/static/monitoring.html` in headless Chromium, on a replica under live traffic.
+
+Given a replica serving v1 with a sticky 20% canary of v2 under live load, when Chromium loads
+the page, then it shows both versions, the weight, and request counts that match the replica's
+own `GET /status` taken just before and just after the page was dumped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotswap.demo import processes, traffic
+
+from . import browsers, fleets
+
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"  # git-ignored
+
+
+def page_url(pod: processes.Replica) -> str:
+    return f"http://{pod.host}:{pod.port}/static/monitoring.html"
+
+
+def assert_between(seen: int, low: int, high: int, what: str) -> None:
+    expected = f"{low}..{high} (GET /status before and after)"
+    assert low <= seen <= high, f"{what}: expected {expected}, the page shows {seen}"
+
+
+def test_dashboard_renders_the_live_canary_numbers(tmp_path: Path) -> None:
+    with fleets.serving(tmp_path / "fleet", replicas=1) as fleet:
+        fleets.send_traffic(fleet, requests=300)
+        stable, canary = fleet.stable, fleets.set_canary(fleet, weight=20)
+        pod = fleet.pods[0]
+        with traffic.LiveTraffic(fleet.loads(requests=50_000, seconds=90)):
+            before = fleets.status_of(pod)
+            page = browsers.Page(browsers.dump_dom(page_url(pod)))
+            after = fleets.status_of(pod)
+            shot = browsers.screenshot(page_url(pod), tmp_path / "dashboard-monitoring.png")
+        admin = pod.admin_status()
+    print(f"\ndashboard screenshot: {shot}\n                 kept: {browsers.keep(shot, RESULTS)}")
+
+    assert page.text["health"] == "ready", page.text
+    assert page.text["stable-version"] == stable, page.text
+    assert page.text["canary-version"] == canary, page.text
+    assert page.text["weight"] == "20", page.text
+    assert page.text["generation"] == str(fleet.generation), page.text
+    assert int(page.body["data-refreshes"]) >= 2, f"expected live refreshes, saw {page.body}"
+    for version, arm in ((stable, "stable"), (canary, "canary")):
+        shown = int(page.row(version, arm)["requests"])
+        low, high = (fleets.requests_of(s, version, arm) for s in (before, after))
+        assert shown > 0, f"expected requests on {arm} {version}, the page shows {shown}"
+        assert_between(shown, low, high, f"requests of {arm} {version}")
+        latency = page.row(version, arm)
+        assert 0 < float(latency["p50"]) <= float(latency["p99"]), f"latency shown: {latency}"
+    assert admin["canary"]["digest"].startswith(after["canary"]["digest"]), (admin, after)
+    assert len(after["canary"]["digest"]) < len(admin["canary"]["digest"]), after["canary"]
