@@ -178,7 +178,6 @@ def test_watch_resumes_after_apiserver_restart(
 ) -> None:
     with watching.Watcher(core, label_selector="app=restart-test", kind="config_map") as watcher:
         starting.restart_apiserver(control_plane)
-        time.sleep(2)  # let the watch notice the dropped connection and re-establish
         body = {"metadata": {"name": "after-restart", "labels": {"app": "restart-test"}}}
         fresh = config.new_client_from_config(str(control_plane.kubeconfig), persist_config=False)
         client.CoreV1Api(fresh).create_namespaced_config_map("default", body)
