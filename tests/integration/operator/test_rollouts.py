@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from tests.integration.operator import flows
-from tests.integration.operator.conftest import LABELS, MODEL, InferencePod, Volume
+from tests.integration.operator.conftest import (
+    LABELS,
+    MODEL,
+    InferencePod,
+    Volume,
+    publish_variant,
+    resource_of,
+)
 
 STEPS_WITH_PAUSES = {
     "type": "Steps",
@@ -108,6 +115,24 @@ def rollout(
     )
 
 
+@pytest.fixture
+def fresh(cluster: flows.Cluster, registered: Volume) -> str:
+    """A version that never served (a rollout to it takes the steps): its label."""
+    source = registered.folder("v1")
+    label = f"fresh-{uuid.uuid4().hex[:6]}"
+    published = publish_variant(registered.root, source, metrics={"accuracy": 0.9, "note": label})
+    registered.versions[label] = resource_of(published, 0.9)
+    cluster.create("modelversions", registered.versions[label])
+    name = registered.versions[label]["metadata"]["name"]
+    flows.wait_for_condition(cluster, "modelversions", name, "Verified")
+    return label
+
+
+def paused_in(status: dict[str, Any]) -> bool:
+    found = [c for c in status.get("conditions") or [] if c.get("type") == "Progressing"]
+    return bool(found) and found[0].get("reason") == "Paused"
+
+
 def _canaries(cluster: flows.Cluster) -> list[dict[str, Any]]:
     found = cluster.custom.list_namespaced_custom_object(
         "hotswap.dev", "v1alpha1", cluster.namespace, "canaries"
@@ -134,11 +159,11 @@ def test_immediate_deploy_then_next_version(rollout: Rollout) -> None:
     assert {"Deploying", "RolloutComplete"} <= reasons, f"events seen: {reasons}"
 
 
-def test_steps_with_a_timed_pause_then_manual_promote(rollout: Rollout) -> None:
+def test_steps_with_a_timed_pause_then_manual_promote(rollout: Rollout, fresh: str) -> None:
     rollout.create("v1")
     rollout.ready_on("v1")
 
-    rollout.deploy("v2", strategy=copy.deepcopy(STEPS_WITH_PAUSES))
+    rollout.deploy(fresh, strategy=copy.deepcopy(STEPS_WITH_PAUSES))
     rollout.wait("canary at 20%", lambda s: s.get("canaryVersion") and s.get("weight") == 20)
     paused = rollout.wait(
         "the open pause at 60% after the timed one passed",
@@ -146,20 +171,19 @@ def test_steps_with_a_timed_pause_then_manual_promote(rollout: Rollout) -> None:
             s.get("currentStep") == 3 and s.get("weight") == 60 and s.get("convergedPods") == 3
         ),
     )
-    assert paused["canaryVersion"] == rollout.mv("v2"), paused
-    assert rollout.condition("Progressing")["reason"] == "Paused"
-    rollout.expect_pods_serve("v1", "v2", 60)
+    assert (paused["canaryVersion"], paused["weight"]) == (rollout.mv(fresh), 60), paused
+    rollout.expect_pods_serve("v1", fresh, 60)
 
     rollout.annotate("hotswap.dev/promote")
-    rollout.ready_on("v2")
-    rollout.expect_pods_serve("v2")
+    rollout.ready_on(fresh)
+    rollout.expect_pods_serve(fresh)
 
 
-def test_abort_sends_traffic_back_to_stable_and_stays(rollout: Rollout) -> None:
+def test_abort_sends_traffic_back_to_stable_and_stays(rollout: Rollout, fresh: str) -> None:
     rollout.create("v1")
     rollout.ready_on("v1")
-    rollout.deploy("v2", strategy=copy.deepcopy(STEPS_WITH_PAUSES))
-    rollout.wait("the open pause", lambda s: s.get("currentStep") == 3)
+    rollout.deploy(fresh, strategy=copy.deepcopy(STEPS_WITH_PAUSES))
+    rollout.wait("the open pause", lambda s: s.get("currentStep") == 3 and paused_in(s))
 
     rollout.annotate("hotswap.dev/abort")
     body = flows.wait_for_condition(
