@@ -1,6 +1,6 @@
 """A real Prometheus server (Debian's `prometheus`) for one test: loopback, temporary storage.
 
-`running(...)` writes a config that scrapes the given targets every second under the job name
+`running(...)` writes a config that scrapes the given targets every second under the job names
 the rules and the dashboard expect, loads the alert rules, starts the server on a free port of
 127.0.0.1, waits until it is ready, and kills it (and removes its storage) at the end.
 """
@@ -23,7 +23,7 @@ from typing import Any
 from hotswap.demo import processes
 
 PROMETHEUS = "/usr/bin/prometheus"
-INFERENCE_JOB = "hotswap-inference"
+INFERENCE_JOB, OPERATOR_JOB = "hotswap-inference", "hotswap-operator"
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,15 @@ class Prometheus:
         return result
 
 
-def write_config(folder: Path, *, targets: list[str], rules: Path) -> Path:
-    """prometheus.yml (JSON is YAML): 1 s scrape and rule evaluation, the given targets."""
+def write_config(folder: Path, *, jobs: dict[str, list[str]], rules: Path) -> Path:
+    """prometheus.yml (JSON is YAML): 1 s scrape and rule evaluation, targets by job name."""
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(rules)],
-        "scrape_configs": [{"job_name": INFERENCE_JOB, "static_configs": [{"targets": targets}]}],
+        "scrape_configs": [
+            {"job_name": job, "static_configs": [{"targets": targets}]}
+            for job, targets in jobs.items()
+        ],
     }
     path = folder / "prometheus.yml"
     path.write_text(json.dumps(config, indent=2))
@@ -92,15 +95,16 @@ def wait_ready(server: Prometheus, process: subprocess.Popen[bytes], timeout: fl
 
 
 @contextlib.contextmanager
-def running(*, targets: list[str], rules: Path, log: Path) -> Iterator[Prometheus]:
-    """Prometheus scraping `targets`; its log goes to `log`, its storage is removed at the end."""
+def running(*, jobs: dict[str, list[str]], rules: Path, log: Path) -> Iterator[Prometheus]:
+    """Prometheus scraping `jobs`; its log goes to `log`, its storage is removed at the end."""
+    targets = [target for job in jobs.values() for target in job]
     assert all(t.startswith("127.0.0.1:") for t in targets), f"loopback targets only: {targets}"
     assert Path(PROMETHEUS).exists(), f"{PROMETHEUS} is missing: run `make system-deps`"
     with tempfile.TemporaryDirectory(prefix="hotswap-prometheus-") as scratch:
         folder = Path(scratch)
         port = processes.free_port()
         command = [
-            PROMETHEUS, f"--config.file={write_config(folder, targets=targets, rules=rules)}",
+            PROMETHEUS, f"--config.file={write_config(folder, jobs=jobs, rules=rules)}",
             f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
         ]  # fmt: skip
         server = Prometheus(f"http://127.0.0.1:{port}", log)

@@ -1,10 +1,12 @@
 """A real Prometheus scrapes the replicas through a rollout and evaluates every shipped expression.
 
-Given two replicas serving v1 and a third started on an empty volume (it loads nothing), a
-Prometheus server scraping them every second with `monitoring/alerts.rules.yaml` loaded, live
-traffic, a sticky 20% canary of v2 and one refused reload, then: every alert and Grafana
+Given two replicas serving v1, a third started on an empty volume (it loads nothing), the
+operator on a local control plane, a Prometheus server scraping them all every second with
+`monitoring/alerts.rules.yaml` loaded, live traffic, a sticky 20% canary of v2 (declared through
+the store, as `hotswap demo` does) and one refused reload, then: every alert and Grafana
 expression evaluates without error, those about inference return the series the flow should
-produce, and after the promotion every replica reports v2 as stable.
+produce, after the promotion every replica reports v2 as stable, and once the operator stops
+the operator-down alert's expression returns a series.
 """
 
 from __future__ import annotations
@@ -22,19 +24,19 @@ import pytest
 
 from hotswap.demo import dataplane, processes, traffic
 
-from . import expressions, fleets, scraping
+from . import expressions, fleets, operators, scraping
 
 NONEMPTY, EMPTY, OPERATOR = "non-empty", "empty", "operator"
 OPERATOR_REASON = (
     "needs the operator's Canary gauges (hotswap_operator_canary_*), which the operator does "
-    "not export yet and which need a cluster; evaluated without error only"
+    "not export yet (monitoring/README.md); evaluated without error only"
 )
 EXPECTED = {
     ("alert", "HotswapNoModelLoaded"): NONEMPTY,  # the replica on an empty volume
     ("alert", "HotswapReloadFailures"): NONEMPTY,  # the refused reload
     ("alert", "HotswapErrorRateHigh"): EMPTY,  # no 5xx in this flow
     ("alert", "HotswapCanaryErrorRateRise"): EMPTY,
-    ("alert", "HotswapOperatorDown"): NONEMPTY,  # no operator is scraped here
+    ("alert", "HotswapOperatorDown"): EMPTY,  # the operator is up (see the test after it stops)
     ("alert", "HotswapCanaryDegraded"): OPERATOR,
     ("panel", "Canary weight"): OPERATOR,
     ("panel", "Canary step"): OPERATOR,
@@ -81,6 +83,7 @@ class Observed:
     alerts: list[dict[str, Any]]
     template_values: dict[str, list[str]]
     promoted: list[dict[str, Any]]  # LOADED_PER_POD after the promotion
+    operator_stopped: list[dict[str, Any]]  # HotswapOperatorDown's expression, operator stopped
 
 
 def refuse_a_reload(pod: processes.Replica) -> None:
@@ -126,17 +129,27 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Observed:
     with contextlib.ExitStack() as stack:
         fleet = stack.enter_context(fleets.serving(workdir / "fleet", replicas=2))
         empty = stack.enter_context(unloaded_replica(workdir / "empty"))
-        targets = [metrics_target(p) for p in [*fleet.pods, empty]]
+        operator = stack.enter_context(operators.running(workdir, model_root=fleet.paths.root))
+        jobs = {
+            scraping.INFERENCE_JOB: [metrics_target(p) for p in [*fleet.pods, empty]],
+            scraping.OPERATOR_JOB: [operator.metrics_target],
+        }
         rules, log = expressions.RULES, workdir / "prometheus.log"
-        server = stack.enter_context(scraping.running(targets=targets, rules=rules, log=log))
+        server = stack.enter_context(scraping.running(jobs=jobs, rules=rules, log=log))
         stack.enter_context(traffic.LiveTraffic(fleet.loads(requests=100_000, seconds=120)))
-        up = server.wait_for("up == 1", lambda r: len(r) == len(targets))
-        assert len(up) == len(targets), f"expected {targets} up, Prometheus sees {up}; see {log}"
-        seen = observe(server, fleet, empty)
+        targets = sum(len(job) for job in jobs.values())
+        up = server.wait_for("up == 1", lambda r: len(r) == targets)
+        assert len(up) == targets, f"expected {jobs} up, Prometheus sees {up}; see {log}"
+        seen = observe(server, fleet, empty, operator)
     return seen
 
 
-def observe(server: scraping.Prometheus, fleet: fleets.Fleet, empty: processes.Replica) -> Observed:
+def observe(
+    server: scraping.Prometheus,
+    fleet: fleets.Fleet,
+    empty: processes.Replica,
+    operator: operators.Operator,
+) -> Observed:
     stable, canary = fleet.stable, fleets.set_canary(fleet, weight=20)
     refuse_a_reload(fleet.pods[0])
     both_arms = {(stable, "stable"), (canary, "canary")}
@@ -154,10 +167,13 @@ def observe(server: scraping.Prometheus, fleet: fleets.Fleet, empty: processes.R
     promoted = server.wait_for(
         LOADED_PER_POD, lambda r: series_of(r, "version", "arm") == {(canary, "stable")}
     )
+    operator.stop()
+    operator_down = next(e.expr for e in ALL if e.name == "HotswapOperatorDown")
+    operator_stopped = server.wait_for(operator_down, bool, timeout=15)
     instances = [metrics_target(p) for p in fleet.pods]
     return Observed(
         stable, canary, instances, metrics_target(empty), answers, rules, alerts,
-        template_values, promoted,
+        template_values, promoted, operator_stopped,
     )  # fmt: skip
 
 
@@ -235,3 +251,8 @@ def active_alerts(observed: Observed) -> set[tuple[str, str]]:
 def test_dashboard_model_variable_lists_the_model(observed: Observed) -> None:
     for metric, values in observed.template_values.items():
         assert values == [dataplane.MODEL], f"label_values({metric}, model): {values}"
+
+
+def test_operator_down_alert_sees_the_stopped_operator(observed: Observed) -> None:
+    values = [item["value"][1] for item in observed.operator_stopped]
+    assert values == ["1"], f"expected absent(...) = 1 once the operator stops, got {values}"
