@@ -278,3 +278,51 @@ def test_a_missing_model_version_is_reported_and_recovers(rollout: Rollout) -> N
     rollout.cluster.create("modelversions", rollout.volume.unregistered["late"])
     rollout.ready_on("late")
     rollout.expect_pods_serve("late")
+
+
+def hotswap(*argv: str) -> str:
+    """Run a `hotswap` rollout command in-process; its stdout."""
+    import argparse
+    import contextlib
+    import io
+
+    from hotswap.cli import rollouts
+
+    parser = argparse.ArgumentParser(prog="hotswap")
+    rollouts.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        args.func(args)
+    return out.getvalue()
+
+
+@pytest.fixture
+def kubeconfig_env(control_plane: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+
+
+def test_cli_deploys_by_version_id_rolls_back_and_reports(
+    rollout: Rollout, kubeconfig_env: None
+) -> None:
+    namespace = rollout.cluster.namespace
+    rollout.create("v1")
+    rollout.ready_on("v1")
+
+    hotswap("deploy", rollout.name, rollout.version_id("v2"), "-n", namespace)
+    rollout.ready_on("v2")
+    hotswap("rollback", rollout.name, "-n", namespace)
+    rollout.ready_on("v1")
+    shown = hotswap("status", rollout.name, "-n", namespace)
+    assert f"stable={rollout.mv('v1')}" in shown and "Ready=True" in shown, shown
+
+
+def test_cli_names_what_is_missing(rollout: Rollout, kubeconfig_env: None) -> None:
+    from hotswap.cli import CommandError
+
+    namespace = rollout.cluster.namespace
+    with pytest.raises(CommandError, match=r"Canary nothing-here in namespace .* not found"):
+        hotswap("promote", "nothing-here", "-n", namespace)
+    rollout.create("v1")
+    with pytest.raises(CommandError, match=r"ModelVersion intent-no-such .* not found"):
+        hotswap("deploy", rollout.name, "intent-no-such", "-n", namespace)
