@@ -50,6 +50,13 @@ def panel_expressions(model: str, path: Path = DASHBOARD) -> list[Expression]:
     ]
 
 
+def named(shipped: list[Expression], name: str) -> str:
+    """The (first) expression of the alert or panel called `name`."""
+    found = [e.expr for e in shipped if e.name == name]
+    assert found, f"no alert or panel named {name!r} in {RULES.name} or {DASHBOARD.name}"
+    return found[0]
+
+
 def walk_panels(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for panel in node.get("panels", []):
         yield panel

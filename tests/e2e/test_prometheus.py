@@ -11,20 +11,11 @@ the operator-down alert's expression returns a series.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from hotswap.demo import dataplane, processes, traffic
+from hotswap.demo import dataplane
 
-from . import expressions, fleets, operators, scraping
+from . import expressions, rollouts
 
 NONEMPTY, EMPTY, OPERATOR = "non-empty", "empty", "operator"
 OPERATOR_REASON = (
@@ -66,115 +57,13 @@ PARAMS = [
     pytest.param(e, marks=[FIRST_FAILURE_MISSED] if e.name == "HotswapReloadFailures" else [])
     for e in ALL
 ]
-REQUESTS_PER_ARM = next(e.expr for e in ALL if e.name == "Requests per version and arm")
-LOADED_PER_POD = next(e.expr for e in ALL if e.name == "Loaded version per pod")
-
-
-@dataclass
-class Observed:
-    """What Prometheus answered during the canary phase and after the promotion."""
-
-    stable: str
-    canary: str
-    instances: list[str]  # the two serving replicas' metrics targets
-    empty_instance: str
-    answers: dict[str, dict[str, Any]]  # expr -> the raw /api/v1/query body, canary phase
-    rules: list[dict[str, Any]]
-    alerts: list[dict[str, Any]]
-    template_values: dict[str, list[str]]
-    promoted: list[dict[str, Any]]  # LOADED_PER_POD after the promotion
-    operator_stopped: list[dict[str, Any]]  # HotswapOperatorDown's expression, operator stopped
-
-
-def refuse_a_reload(pod: processes.Replica) -> None:
-    """POST the serving routing with a wrong digest: the pod refuses it (load_failed, 422)."""
-    status = pod.admin_status()
-    stable = status["stable"] | {"digest": "sha256:" + "0" * 64}
-    body = {"model": status["model"], "generation": 1000, "weight": 0, "stable": stable}
-    request = urllib.request.Request(
-        f"http://{pod.host}:{pod.admin_port}/admin/reload",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {pod.token}", "Content-Type": "application/json"},
-    )
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30).close()
-    with refused.value as answer:
-        assert answer.code == 422, f"expected 422 load_failed, got {answer.code} {answer.read()!r}"
-
-
-def series_of(result: list[dict[str, Any]], *labels: str) -> set[tuple[str, ...]]:
-    return {tuple(item["metric"].get(label, "") for label in labels) for item in result}
-
-
-@contextlib.contextmanager
-def unloaded_replica(workdir: Path) -> Iterator[processes.Replica]:
-    """A replica on an empty volume: it runs, serves metrics, and loads no model."""
-    (workdir / "models").mkdir(parents=True)
-    pod = processes.spawn_replica(
-        workdir / "models", dataplane.MODEL, name="empty", token="unused", log_dir=workdir
-    )
-    try:
-        yield pod
-    finally:
-        processes.stop_replica(pod)
-
-
-def metrics_target(pod: processes.Replica) -> str:
-    return f"{pod.host}:{pod.metrics_port}"
+REQUESTS_PER_ARM = expressions.named(ALL, "Requests per version and arm")
+LOADED_PER_POD = expressions.named(ALL, "Loaded version per pod")
 
 
 @pytest.fixture(scope="module")
-def observed(tmp_path_factory: pytest.TempPathFactory) -> Observed:
-    workdir = tmp_path_factory.mktemp("prometheus-flow")
-    with contextlib.ExitStack() as stack:
-        fleet = stack.enter_context(fleets.serving(workdir / "fleet", replicas=2))
-        empty = stack.enter_context(unloaded_replica(workdir / "empty"))
-        operator = stack.enter_context(operators.running(workdir, model_root=fleet.paths.root))
-        jobs = {
-            scraping.INFERENCE_JOB: [metrics_target(p) for p in [*fleet.pods, empty]],
-            scraping.OPERATOR_JOB: [operator.metrics_target],
-        }
-        rules, log = expressions.RULES, workdir / "prometheus.log"
-        server = stack.enter_context(scraping.running(jobs=jobs, rules=rules, log=log))
-        stack.enter_context(traffic.LiveTraffic(fleet.loads(requests=100_000, seconds=120)))
-        targets = sum(len(job) for job in jobs.values())
-        up = server.wait_for("up == 1", lambda r: len(r) == targets)
-        assert len(up) == targets, f"expected {jobs} up, Prometheus sees {up}; see {log}"
-        seen = observe(server, fleet, empty, operator)
-    return seen
-
-
-def observe(
-    server: scraping.Prometheus,
-    fleet: fleets.Fleet,
-    empty: processes.Replica,
-    operator: operators.Operator,
-) -> Observed:
-    stable, canary = fleet.stable, fleets.set_canary(fleet, weight=20)
-    refuse_a_reload(fleet.pods[0])
-    both_arms = {(stable, "stable"), (canary, "canary")}
-    server.wait_for(REQUESTS_PER_ARM, lambda r: series_of(r, "version", "arm") >= both_arms)
-    failures = next(e.expr for e in ALL if e.name == "HotswapReloadFailures")
-    server.wait_for(failures, bool, timeout=10)
-    answers = {e.expr: server.get("query", query=e.expr) for e in ALL}
-    rules = server.api("rules")["groups"]
-    alerts = server.api("alerts")["alerts"]
-    template_values = {
-        metric: server.api("label/model/values", **{"match[]": metric})
-        for metric in expressions.template_metrics()
-    }
-    fleets.promote(fleet)
-    promoted = server.wait_for(
-        LOADED_PER_POD, lambda r: series_of(r, "version", "arm") == {(canary, "stable")}
-    )
-    operator.stop()
-    operator_down = next(e.expr for e in ALL if e.name == "HotswapOperatorDown")
-    operator_stopped = server.wait_for(operator_down, bool, timeout=15)
-    instances = [metrics_target(p) for p in fleet.pods]
-    return Observed(
-        stable, canary, instances, metrics_target(empty), answers, rules, alerts,
-        template_values, promoted, operator_stopped,
-    )  # fmt: skip
+def observed(tmp_path_factory: pytest.TempPathFactory) -> rollouts.Observed:
+    return rollouts.watch_rollout(tmp_path_factory.mktemp("prometheus-flow"), ALL)
 
 
 def test_every_shipped_expression_has_an_expectation() -> None:
@@ -186,7 +75,7 @@ def test_every_shipped_expression_has_an_expectation() -> None:
 
 @pytest.mark.parametrize("expression", PARAMS, ids=lambda e: e.id)
 def test_prometheus_evaluates_the_expression(
-    observed: Observed, expression: expressions.Expression
+    observed: rollouts.Observed, expression: expressions.Expression
 ) -> None:
     answer = observed.answers[expression.expr]
     assert answer.get("status") == "success", f"{expression.expr}: {answer}"
@@ -200,34 +89,34 @@ def test_prometheus_evaluates_the_expression(
         assert result, f"{expression.name}: expected series during the flow, got none"
 
 
-def test_requests_per_version_and_arm_include_the_canary(observed: Observed) -> None:
+def test_requests_per_version_and_arm_include_the_canary(observed: rollouts.Observed) -> None:
     result = observed.answers[REQUESTS_PER_ARM]["data"]["result"]
-    seen = series_of(result, "version", "arm")
+    seen = rollouts.series_of(result, "version", "arm")
     expected = {(observed.stable, "stable"), (observed.canary, "canary")}
     assert seen == expected, f"expected {expected}, Prometheus shows {seen}"
 
 
-def test_loaded_version_per_pod_follows_the_rollout(observed: Observed) -> None:
+def test_loaded_version_per_pod_follows_the_rollout(observed: rollouts.Observed) -> None:
     during = observed.answers[LOADED_PER_POD]["data"]["result"]
     expected_during = {
         (instance, version, arm)
         for instance in observed.instances
         for version, arm in ((observed.stable, "stable"), (observed.canary, "canary"))
     }
-    assert series_of(during, "instance", "version", "arm") == expected_during
-    after = series_of(observed.promoted, "instance", "version", "arm")
+    assert rollouts.series_of(during, "instance", "version", "arm") == expected_during
+    after = rollouts.series_of(observed.promoted, "instance", "version", "arm")
     expected_after = {(instance, observed.canary, "stable") for instance in observed.instances}
     assert after == expected_after, f"after promote: expected {expected_after}, saw {after}"
 
 
-def test_pods_serving_counts_the_replicas_with_a_model(observed: Observed) -> None:
-    expr = next(e.expr for e in ALL if e.name == "Pods serving")
+def test_pods_serving_counts_the_replicas_with_a_model(observed: rollouts.Observed) -> None:
+    expr = expressions.named(ALL, "Pods serving")
     result = observed.answers[expr]["data"]["result"]
     values = [float(item["value"][1]) for item in result]
     assert values == [2.0], f"expected 2 of 3 replicas serving, Prometheus shows {values}"
 
 
-def test_prometheus_runs_the_rules_itself(observed: Observed) -> None:
+def test_prometheus_runs_the_rules_itself(observed: rollouts.Observed) -> None:
     rules = [rule for group in observed.rules for rule in group["rules"]]
     names = {rule["name"] for rule in rules}
     shipped = {e.name for e in ALL if e.kind == "alert"}
@@ -238,21 +127,21 @@ def test_prometheus_runs_the_rules_itself(observed: Observed) -> None:
 
 
 @FIRST_FAILURE_MISSED
-def test_a_refused_reload_fires_the_alert(observed: Observed) -> None:
+def test_a_refused_reload_fires_the_alert(observed: rollouts.Observed) -> None:
     active = active_alerts(observed)
     assert ("HotswapReloadFailures", observed.instances[0]) in active, active
 
 
-def active_alerts(observed: Observed) -> set[tuple[str, str]]:
+def active_alerts(observed: rollouts.Observed) -> set[tuple[str, str]]:
     """(alert name, instance) of the pending and firing alerts."""
     return {(a["labels"]["alertname"], a["labels"].get("instance", "")) for a in observed.alerts}
 
 
-def test_dashboard_model_variable_lists_the_model(observed: Observed) -> None:
+def test_dashboard_model_variable_lists_the_model(observed: rollouts.Observed) -> None:
     for metric, values in observed.template_values.items():
         assert values == [dataplane.MODEL], f"label_values({metric}, model): {values}"
 
 
-def test_operator_down_alert_sees_the_stopped_operator(observed: Observed) -> None:
+def test_operator_down_alert_sees_the_stopped_operator(observed: rollouts.Observed) -> None:
     values = [item["value"][1] for item in observed.operator_stopped]
     assert values == ["1"], f"expected absent(...) = 1 once the operator stops, got {values}"

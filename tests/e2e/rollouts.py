@@ -1,0 +1,138 @@
+"""The flow the Prometheus e2e test watches, and what Prometheus answered along it.
+
+Two replicas serve v1 and a third runs on an empty volume (it loads nothing); the operator runs
+on a local control plane; Prometheus scrapes them all every second with the alert rules loaded.
+Under live traffic: a sticky 20% canary of v2 (declared through the store, as `hotswap demo`
+does), one refused reload, every expression evaluated, the promotion, the operator stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotswap.demo import dataplane, processes, traffic
+
+from . import expressions, fleets, operators, scraping
+
+
+@dataclass
+class Observed:
+    """What Prometheus answered during the canary phase and after the promotion."""
+
+    stable: str
+    canary: str
+    instances: list[str]  # the two serving replicas' metrics targets
+    empty_instance: str
+    answers: dict[str, dict[str, Any]]  # expr -> the raw /api/v1/query body, canary phase
+    rules: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    template_values: dict[str, list[str]]
+    promoted: list[
+        dict[str, Any]
+    ]  # expressions.named(shipped, "Loaded version per pod") after the promotion
+    operator_stopped: list[dict[str, Any]]  # HotswapOperatorDown's expression, operator stopped
+
+
+def refuse_a_reload(pod: processes.Replica) -> None:
+    """POST the serving routing with a wrong digest: the pod refuses it (load_failed, 422)."""
+    status = pod.admin_status()
+    stable = status["stable"] | {"digest": "sha256:" + "0" * 64}
+    body = {"model": status["model"], "generation": 1000, "weight": 0, "stable": stable}
+    request = urllib.request.Request(
+        f"http://{pod.host}:{pod.admin_port}/admin/reload",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {pod.token}", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30).close()
+    with refused.value as answer:
+        assert answer.code == 422, f"expected 422 load_failed, got {answer.code} {answer.read()!r}"
+
+
+def series_of(result: list[dict[str, Any]], *labels: str) -> set[tuple[str, ...]]:
+    return {tuple(item["metric"].get(label, "") for label in labels) for item in result}
+
+
+@contextlib.contextmanager
+def unloaded_replica(workdir: Path) -> Iterator[processes.Replica]:
+    """A replica on an empty volume: it runs, serves metrics, and loads no model."""
+    (workdir / "models").mkdir(parents=True)
+    pod = processes.spawn_replica(
+        workdir / "models", dataplane.MODEL, name="empty", token="unused", log_dir=workdir
+    )
+    try:
+        yield pod
+    finally:
+        processes.stop_replica(pod)
+
+
+def metrics_target(pod: processes.Replica) -> str:
+    return f"{pod.host}:{pod.metrics_port}"
+
+
+def watch_rollout(workdir: Path, shipped: list[expressions.Expression]) -> Observed:
+    """Run the flow; Prometheus' answers to every `shipped` expression during the canary."""
+    with contextlib.ExitStack() as stack:
+        fleet = stack.enter_context(fleets.serving(workdir / "fleet", replicas=2))
+        empty = stack.enter_context(unloaded_replica(workdir / "empty"))
+        operator = stack.enter_context(operators.running(workdir, model_root=fleet.paths.root))
+        jobs = {
+            scraping.INFERENCE_JOB: [metrics_target(p) for p in [*fleet.pods, empty]],
+            scraping.OPERATOR_JOB: [operator.metrics_target],
+        }
+        rules, log = expressions.RULES, workdir / "prometheus.log"
+        server = stack.enter_context(scraping.running(jobs=jobs, rules=rules, log=log))
+        stack.enter_context(traffic.LiveTraffic(fleet.loads(requests=100_000, seconds=120)))
+        targets = sum(len(job) for job in jobs.values())
+        up = server.wait_for("up == 1", lambda r: len(r) == targets)
+        assert len(up) == targets, f"expected {jobs} up, Prometheus sees {up}; see {log}"
+        seen = observe(server, shipped, fleet=fleet, empty=empty, operator=operator)
+    return seen
+
+
+def observe(
+    server: scraping.Prometheus,
+    shipped: list[expressions.Expression],
+    *,
+    fleet: fleets.Fleet,
+    empty: processes.Replica,
+    operator: operators.Operator,
+) -> Observed:
+    stable, canary = fleet.stable, fleets.set_canary(fleet, weight=20)
+    refuse_a_reload(fleet.pods[0])
+    both_arms = {(stable, "stable"), (canary, "canary")}
+    server.wait_for(
+        expressions.named(shipped, "Requests per version and arm"),
+        lambda r: series_of(r, "version", "arm") >= both_arms,
+    )
+    failures = expressions.named(shipped, "HotswapReloadFailures")
+    server.wait_for(failures, bool, timeout=10)
+    answers = {e.expr: server.get("query", query=e.expr) for e in shipped}
+    rules = server.api("rules")["groups"]
+    alerts = server.api("alerts")["alerts"]
+    template_values = {
+        metric: server.api("label/model/values", **{"match[]": metric})
+        for metric in expressions.template_metrics()
+    }
+    fleets.promote(fleet)
+    promoted = server.wait_for(
+        expressions.named(shipped, "Loaded version per pod"),
+        lambda r: series_of(r, "version", "arm") == {(canary, "stable")},
+    )
+    operator.stop()
+    operator_down = expressions.named(shipped, "HotswapOperatorDown")
+    operator_stopped = server.wait_for(operator_down, bool, timeout=15)
+    instances = [metrics_target(p) for p in fleet.pods]
+    return Observed(
+        stable, canary, instances, metrics_target(empty), answers, rules, alerts,
+        template_values, promoted, operator_stopped,
+    )  # fmt: skip
