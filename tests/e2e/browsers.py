@@ -1,17 +1,29 @@
 """Headless Chromium (Debian's `chromium`, installed by `make system-deps`) on loopback pages.
 
-Each call is one short-lived browser with a fresh profile: it loads the page, lets its scripts
-run for a virtual-time budget (timers fire, fetches complete), then dumps the DOM or saves a
-screenshot. No network beyond the page's own loopback origin: background services are off.
+`opened(url)` starts one browser with a fresh profile on the page and drives it over the
+DevTools protocol (`devtools.py`), in real time: the page's timers and fetches run as they
+would for a user. No network beyond the page's own loopback origin: background services are
+off, the debugger listens on 127.0.0.1 only, and the browser is stopped at the end.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
+
+from . import devtools
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = (
@@ -26,29 +38,88 @@ FLAGS = (
     "--disable-sync",
     "--disable-extensions",
     "--hide-scrollbars",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
 )
 
 
-def run_chromium(url: str, *actions: str, budget_ms: int) -> str:
-    """Chromium on `url` with `actions` (e.g. --dump-dom); its stdout."""
+class Tab:
+    """The page Chromium opened, through its DevTools connection."""
+
+    def __init__(self, tools: devtools.DevTools) -> None:
+        self.tools = tools
+
+    def evaluate(self, expression: str) -> Any:
+        answer = self.tools.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return answer["result"].get("value")
+
+    def wait_until(self, expression: str, *, timeout: float = 20.0) -> bool:
+        """Evaluate until truthy or the timeout; whether it became true (callers assert)."""
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(expression) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return bool(self.evaluate(expression))
+
+    def html(self) -> str:
+        return str(self.evaluate("document.documentElement.outerHTML"))
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.tools.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+        return path
+
+
+@contextlib.contextmanager
+def opened(url: str, *, size: str = "1280,720") -> Iterator[Tab]:
     assert url.startswith("http://127.0.0.1:"), f"expected a loopback page, got {url}"
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: run `make system-deps`"
-    with tempfile.TemporaryDirectory(prefix="hotswap-chromium-") as profile:
-        command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}",
-                   f"--virtual-time-budget={budget_ms}", *actions, url]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
-    assert result.returncode == 0, f"chromium exited {result.returncode}:\n{result.stderr[-2000:]}"
-    return result.stdout
+    with tempfile.TemporaryDirectory(
+        prefix="hotswap-chromium-", ignore_cleanup_errors=True
+    ) as scratch:
+        profile = Path(scratch)
+        command = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", f"--window-size={size}", url]
+        with (profile / "chromium.log").open("wb") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        try:
+            tools = devtools.DevTools(page_debugger(profile, process))
+            try:
+                yield Tab(tools)
+            finally:
+                tools.close()
+        finally:
+            stop_browser(process)
 
 
-def dump_dom(url: str, *, budget_ms: int = 5000) -> str:
-    return run_chromium(url, "--dump-dom", budget_ms=budget_ms)
+def page_debugger(profile: Path, process: subprocess.Popen[bytes]) -> str:
+    """The page's DevTools WebSocket URL, once Chromium wrote its port to the profile."""
+    active = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 30
+    while not active.exists() or not active.read_text().strip():
+        log = (profile / "chromium.log").read_text(errors="replace")[-2000:]
+        assert process.poll() is None, f"chromium exited {process.returncode}:\n{log}"
+        assert time.monotonic() < deadline, f"chromium wrote no DevTools port in 30s:\n{log}"
+        time.sleep(0.1)
+    port = int(active.read_text().split()[0])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
+        targets = json.loads(answer.read())
+    pages = [t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page"]
+    assert pages, f"expected a page target, chromium lists {targets}"
+    return str(pages[0])
 
 
-def screenshot(url: str, path: Path, *, size: str = "1280,720", budget_ms: int = 4000) -> Path:
-    run_chromium(url, f"--window-size={size}", f"--screenshot={path}", budget_ms=budget_ms)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    return path
+def stop_browser(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the browser's own process group (its renderers), SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def keep(path: Path, folder: Path) -> Path:
@@ -61,7 +132,7 @@ class Page(HTMLParser):
     """What a dumped DOM shows: text by element id, data-* attributes of the traffic rows."""
 
     VOID = frozenset({"meta", "link", "br", "img", "input", "hr", "source"})
-    CELLS = ("requests", "errors", "p50", "p99")
+    CELLS = ("requests", "rate", "errors", "p50", "p99")
 
     def __init__(self, html: str) -> None:
         super().__init__()

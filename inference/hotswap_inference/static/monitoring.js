@@ -3,8 +3,10 @@
 
 (() => {
   const REFRESH_MS = 1500;
+  const RATE_WINDOW_MS = 10000; // requests/s over the last ~10 s of polls
+  const RATE_MIN_MS = 1000; // a shorter span would be noise
   const STATUS_URL = new URL("../status", window.location.href);
-  let previous = null;
+  let history = []; // recent statuses, oldest first
   let refreshes = 0;
 
   const byId = (id) => document.getElementById(id);
@@ -27,11 +29,16 @@
   }
 
   function ratePerSecond(row, status) {
-    if (!previous) return null;
-    const seconds = (Date.parse(status.time) - Date.parse(previous.time)) / 1000;
-    const before = previous.traffic.find((r) => r.version === row.version && r.arm === row.arm);
-    if (seconds <= 0) return null;
-    return (row.requests - (before ? before.requests : 0)) / seconds;
+    const base = history[0];
+    const elapsed = base ? Date.parse(status.time) - Date.parse(base.time) : 0;
+    if (elapsed < RATE_MIN_MS) return null;
+    const before = base.traffic.find((r) => r.version === row.version && r.arm === row.arm);
+    return (row.requests - (before ? before.requests : 0)) / (elapsed / 1000);
+  }
+
+  function remember(status) {
+    const now = Date.parse(status.time);
+    history = [...history, status].filter((s) => now - Date.parse(s.time) <= RATE_WINDOW_MS);
   }
 
   function isServing(row, status) {
@@ -51,7 +58,7 @@
       cell(row.arm, `arm ${row.arm}`),
       cell(formatCount(row.requests), "num requests", row.requests),
       shareCell(share),
-      cell(rate === null ? "–" : rate.toFixed(1), "num"),
+      cell(rate === null ? "–" : rate.toFixed(1), "num rate", rate ?? ""),
       cell(formatCount(row.errors), row.errors ? "num errors bad" : "num errors", row.errors),
       cell(formatMs(row.p50Ms), "num p50", row.p50Ms),
       cell(formatMs(row.p99Ms), "num p99", row.p99Ms),
@@ -116,7 +123,7 @@
     renderArms(status);
     renderTraffic(status);
     renderReloads(status);
-    previous = status;
+    remember(status);
     refreshes += 1;
     document.body.dataset.refreshes = String(refreshes);
   }
