@@ -138,6 +138,7 @@ def active_alerts(observed: rollouts.Observed) -> set[tuple[str, str]]:
 
 
 def test_dashboard_model_variable_lists_the_model(observed: rollouts.Observed) -> None:
+    assert observed.template_values, "expected the dashboard's $model variable (label_values)"
     for metric, values in observed.template_values.items():
         assert values == [dataplane.MODEL], f"label_values({metric}, model): {values}"
 
