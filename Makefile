@@ -42,7 +42,7 @@ test-unit: setup system-deps ## unit tier: pure logic, the store, loopback serve
 test-integration: setup control-plane ## integration tier: a real kube-apiserver and etcd
 	$(call PYTEST_TIER,tests/integration)
 
-test-e2e: setup system-deps ## e2e tier: the demo flow under load, Prometheus, Chromium
+test-e2e: setup system-deps control-plane ## e2e tier: the demo flow under load, Prometheus, Chromium
 	$(call PYTEST_TIER,tests/e2e)
 
 control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go modules

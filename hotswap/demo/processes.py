@@ -73,8 +73,11 @@ def wait_ready(replica: Replica, timeout: float = 60.0) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.2)
+        except urllib.error.HTTPError as exc:  # 503 until a model is loaded
+            exc.close()
+        except OSError:
+            pass
+        time.sleep(0.2)
     raise TimeoutError(f"{replica.name} not ready after {timeout:.0f}s: see {replica.log}")
 
 

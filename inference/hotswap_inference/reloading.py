@@ -36,6 +36,8 @@ class Reloader:
         self.last_error: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._failed: dict[Routing, float] = {}
+        for outcome in (LoadFailed.code, "stale"):  # at 0, so increase() sees the first one
+            metrics.reloads.labels(model, outcome)
 
     @property
     def model(self) -> str:

@@ -116,6 +116,8 @@ def observe(
     )
     failures = expressions.named(shipped, "HotswapReloadFailures")
     server.wait_for(failures, bool, timeout=10)
+    # The rule group evaluates on its own clock: wait for it to have seen the failure too.
+    server.wait_for('ALERTS{alertname="HotswapReloadFailures"}', bool, timeout=10)
     answers = {e.expr: server.get("query", query=e.expr) for e in shipped}
     rules = server.api("rules")["groups"]
     alerts = server.api("alerts")["alerts"]

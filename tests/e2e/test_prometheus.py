@@ -43,20 +43,7 @@ EXPECTED = {
     ("panel", "Reload duration p95"): NONEMPTY,
     ("panel", "Loaded version per pod"): NONEMPTY,
 }
-# A counter child appears at its first increment, so Prometheus' first sample of a pod's first
-# `load_failed` is already 1 and increase() over it is 0: the alert misses a pod's first failed
-# reload. The fix is in the inference service (create the failure outcomes' children at 0, as
-# the promtool test's "0 0 1" input assumes); these marks then fail as XPASS and must go.
-FIRST_FAILURE_MISSED = pytest.mark.xfail(
-    strict=True,
-    reason="hotswap_inference_reloads_total{outcome=load_failed} starts at 1, not 0: "
-    "increase() is 0 on a pod's first failure (initialize the failure outcomes at 0)",
-)
 ALL = expressions.alert_expressions() + expressions.panel_expressions(dataplane.MODEL)
-PARAMS = [
-    pytest.param(e, marks=[FIRST_FAILURE_MISSED] if e.name == "HotswapReloadFailures" else [])
-    for e in ALL
-]
 REQUESTS_PER_ARM = expressions.named(ALL, "Requests per version and arm")
 LOADED_PER_POD = expressions.named(ALL, "Loaded version per pod")
 
@@ -73,7 +60,7 @@ def test_every_shipped_expression_has_an_expectation() -> None:
     )
 
 
-@pytest.mark.parametrize("expression", PARAMS, ids=lambda e: e.id)
+@pytest.mark.parametrize("expression", ALL, ids=lambda e: e.id)
 def test_prometheus_evaluates_the_expression(
     observed: rollouts.Observed, expression: expressions.Expression
 ) -> None:
@@ -126,7 +113,6 @@ def test_prometheus_runs_the_rules_itself(observed: rollouts.Observed) -> None:
     assert ("HotswapNoModelLoaded", observed.empty_instance) in active_alerts(observed)
 
 
-@FIRST_FAILURE_MISSED
 def test_a_refused_reload_fires_the_alert(observed: rollouts.Observed) -> None:
     active = active_alerts(observed)
     assert ("HotswapReloadFailures", observed.instances[0]) in active, active
