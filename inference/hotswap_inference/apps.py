@@ -20,8 +20,9 @@ from hotswap_inference.errors import EXCEPTION_HANDLERS
 from hotswap_inference.services import Service
 from hotswap_inference.settings import Settings
 
-SERVING_ROUTES = [
+SERVING_ROUTES = [  # the two prediction routes first: routes are matched in order
     Route("/predict", endpoints.predict, methods=["POST"]),
+    Route("/v2/models/{name}/infer", inferring.infer, methods=["POST"]),
     Route("/feedback", endpoints.feedback, methods=["POST"]),
     Route("/healthz", endpoints.healthz),
     Route("/readyz", endpoints.readyz),
@@ -30,7 +31,6 @@ SERVING_ROUTES = [
     Route("/v2/health/ready", inferring.ready),
     Route("/v2/models/{name}", inferring.model_metadata),
     Route("/v2/models/{name}/ready", inferring.model_ready),
-    Route("/v2/models/{name}/infer", inferring.infer, methods=["POST"]),
     *dashboards.ROUTES,  # GET /status and /static/monitoring.html, after the hot routes
 ]
 ADMIN_ROUTES = [

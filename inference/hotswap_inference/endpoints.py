@@ -1,6 +1,7 @@
 """The serving endpoints on port 8000: predict, feedback, health and readiness.
 
-Endpoints are async only to read the body; the prediction itself runs in the threadpool.
+Endpoints are async: a verified fast path answers on the event loop, sklearn in the threadpool
+(`predicting`).
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -34,13 +34,13 @@ def call_headers(call: Call) -> dict[str, str]:
 async def run_call(
     request: Request, parse: Callable[[Call, Any], list[Any]]
 ) -> tuple[Call, Predictions]:
-    """Route, read and check the body, predict in the threadpool; count a failure by code."""
+    """Route, read and check the body, predict; count a failure by its code."""
     service = service_of(request)
     call = service.route(request)
     try:
         body = await inputs.read_json(request, service.settings.limits)
         items = parse(call, body)
-        predictions = await run_in_threadpool(service.predict, call, items)
+        predictions = await service.answer(call, items)
     except ServiceError as exc:
         service.count_failure(call, exc.status)
         raise

@@ -6,6 +6,8 @@ version, arm, code, outcome, kind). The registry is passed in, so each test has 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -14,9 +16,20 @@ RELOAD_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ARM_LABELS = ("model", "version", "arm")
 
 
+@dataclass(frozen=True)
+class ArmSeries:
+    """The series an answered request of one (model, version, arm) touches, resolved once."""
+
+    assigned: Counter  # hotswap_abtest_requests_total
+    answered: Counter  # hotswap_inference_requests_total, code 200
+    duration: Histogram
+    confidence: Histogram
+
+
 class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        self._arm_series: dict[tuple[str, str, str], ArmSeries] = {}
         self.requests = Counter(
             "hotswap_inference_requests_total",
             "Prediction requests answered, by routed version, arm and HTTP status code.",
@@ -93,3 +106,17 @@ class Metrics:
             ["model", "fallback"],
             registry=registry,
         )
+
+    def arm_series(self, model: str, version: str, arm: str) -> ArmSeries:
+        """The request-path series of (model, version, arm): `.labels()` once, not per request."""
+        key = (model, version, arm)
+        found = self._arm_series.get(key)
+        if found is None:
+            found = ArmSeries(
+                self.abtest.labels(*key),
+                self.requests.labels(*key, "200"),
+                self.duration.labels(*key),
+                self.confidence.labels(*key),
+            )
+            found = self._arm_series.setdefault(key, found)
+        return found

@@ -26,6 +26,10 @@ class Predictor(Protocol):
 
     def predict(self, inputs: Sequence[Any]) -> Predictions: ...
 
+    def predict_own(self, inputs: Sequence[Any]) -> Predictions | None:
+        """The answer without any sklearn call, or None when the plain pipeline must answer."""
+        ...
+
 
 class Unsupported(Exception):
     """A model (or one of its options) that no fast path computes; the message names it."""
@@ -43,6 +47,9 @@ class SklearnPredictor:
 
     def predict(self, inputs: Sequence[Any]) -> Predictions:
         return predictions_from(self.estimator.predict_proba(list(inputs)), self.classes)
+
+    def predict_own(self, inputs: Sequence[Any]) -> Predictions | None:
+        return None  # every answer is an sklearn call
 
 
 def predictions_from(probabilities: NDArray[np.float64], classes: list[str]) -> Predictions:

@@ -1,34 +1,121 @@
-"""The query log: one JSON line per prediction, to stdout and optionally to a file."""
+"""The query log: one JSON line per prediction, to stdout and optionally to a file.
+
+A request only serializes its lines and appends them to a buffer (no syscall, no flush); a
+background thread writes the buffer every `FLUSH_SECONDS`. `close()` writes what is left, so
+a clean shutdown loses no line. Past `MAX_PENDING` buffered lines (a stalled disk or pipe) a
+request writes the buffer itself, as an unbuffered log would.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+import math
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+
+from hotswap_inference.predictors import Predictions
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.05
+MAX_PENDING = 10_000
 
 
 class QueryLog:
-    def __init__(self, *, stdout: bool = True, path: Path | None = None) -> None:
+    def __init__(
+        self, *, stdout: bool = True, path: Path | None = None, flush_seconds: float = FLUSH_SECONDS
+    ) -> None:
         self._streams: list[IO[str]] = [sys.stdout] if stdout else []
         self._file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
         if self._file is not None:
             self._streams.append(self._file)
-        self._lock = threading.Lock()
+        self.flush_seconds = flush_seconds
+        self._pending: list[str] = []
+        self._lock = threading.Lock()  # guards _pending and _thread
+        self._writing = threading.Lock()  # one writer at a time, lines in order
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def write(self, records: list[dict[str, Any]]) -> None:
-        if not self._streams or not records:
+    def write(self, lines: str) -> None:
+        """Buffer `lines` (whole JSON lines, each ending in a newline) for the writer thread."""
+        if not self._streams or not lines:
             return
-        text = "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
         with self._lock:
-            for stream in self._streams:
-                stream.write(text)
-                stream.flush()
+            self._pending.append(lines)
+            backlog = len(self._pending) > MAX_PENDING or self._stopped.is_set()
+            if self._thread is None and not backlog:
+                self._thread = threading.Thread(target=self._run, name="hotswap-querylog")
+                self._thread.daemon = True
+                self._thread.start()
+        if backlog:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every buffered line now."""
+        with self._writing:
+            with self._lock:
+                pending, self._pending = self._pending, []
+            if pending:
+                self._write_out("".join(pending))
 
     def close(self) -> None:
+        """Stop the writer, write what is left and close the file."""
+        self._stopped.set()
         with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=10)
+        self.flush()
+        with self._writing:
             if self._file is not None:
                 self._file.close()
                 self._streams.remove(self._file)
                 self._file = None
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.flush_seconds):
+            self.flush()
+
+    def _write_out(self, text: str) -> None:
+        for stream in self._streams:
+            try:
+                stream.write(text)
+                stream.flush()
+            except (OSError, ValueError) as exc:  # a closed pipe must not stop serving
+                log.warning("query log: cannot write to %s: %s", stream, exc)
+
+
+def query_lines(
+    head: str, request_id: str, predictions: Predictions, *, latency: float, shadow: bool = False
+) -> str:
+    """The JSON lines of one request; `head` is `query_head(model, version, arm)`."""
+    ts = datetime.now(UTC).isoformat(timespec="milliseconds")
+    start = f'{{"request_id":{json.dumps(request_id)},{head},"latency_ms":{number(latency * 1000)}'
+    tail = ',"shadow":true}\n' if shadow else "}\n"
+    batch = len(predictions.labels) > 1
+    return "".join(
+        f'{start},"label":{json.dumps(label)},"confidence":{number(confidence, 6)},"ts":"{ts}"'
+        + (f',"index":{i}' if batch else "")
+        + tail
+        for i, (label, confidence) in enumerate(
+            zip(predictions.labels, predictions.confidences, strict=True)
+        )
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def query_head(model: str, version: str, arm: str) -> str:
+    """The fields shared by every line of one (version, arm), serialized once."""
+    fields = {"model": model, "model_version": version, "arm": arm}
+    return json.dumps(fields, separators=(",", ":"))[1:-1]
+
+
+def number(value: float, digits: int = 3) -> str:
+    """A rounded float as JSON writes it (null for NaN or infinity, which JSON cannot hold)."""
+    rounded = round(float(value), digits)
+    return repr(rounded) if math.isfinite(rounded) else "null"

@@ -73,5 +73,7 @@ async def serve_until_signal(servers: Sequence[Server]) -> None:
 
 def run(settings: Settings) -> int:
     servers = build_servers(settings)
-    asyncio.run(serve_until_signal(servers))
+    # uvicorn's own choice of loop: uvloop when installed (the `inference` extra), else asyncio
+    with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
+        runner.run(serve_until_signal(servers))
     return 0

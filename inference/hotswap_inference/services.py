@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from hotswap_inference import (
     feedbacks,
     guarding,
     mirroring,
+    predicting,
     recording,
     reloading,
     splitting,
     states,
 )
 from hotswap_inference.errors import NotReady, ServiceError
-from hotswap_inference.metrics import Metrics
+from hotswap_inference.metrics import ArmSeries, Metrics
 from hotswap_inference.predictors import Predictions
 from hotswap_inference.settings import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
+T = TypeVar("T")
 
 
 class PredictionFailed(ServiceError):
@@ -33,7 +36,7 @@ class PredictionFailed(ServiceError):
     code = "prediction_failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """One routed request: the state snapshot it uses to the end, its arm and its id."""
 
@@ -42,6 +45,7 @@ class Call:
     served: states.Served
     request_id: str
     started: float
+    series: ArmSeries  # its metric series, resolved once per (version, arm)
 
 
 class Service:
@@ -81,16 +85,24 @@ class Service:
         arm = splitting.choose_arm(self.model, key, weight=state.routing.weight)
         served = state.serving(arm)
         request.state.routed = (served.version, arm)
-        self.metrics.abtest.labels(self.model, served.version, arm).inc()
-        request_id = request_id_of(request)
-        return Call(state, arm, served, request_id, time.perf_counter())
+        series = self.metrics.arm_series(self.model, served.version, arm)
+        series.assigned.inc()
+        return Call(state, arm, served, request_id_of(request), time.perf_counter(), series)
+
+    async def answer(self, call: Call, items: list[Any]) -> Predictions:
+        """A fast path's own answer inline on the loop; anything sklearn in the threadpool."""
+        if predicting.fits_inline(call.served, items):
+            own = run_model(call.served.predictor.predict_own, items)
+            if own is not None:
+                return self.finish(call, items, own)
+        return await run_in_threadpool(self.predict, call, items)
 
     def predict(self, call: Call, items: list[Any]) -> Predictions:
         """sklearn work: runs in the threadpool."""
-        try:
-            predictions = call.served.predictor.predict(items)
-        except Exception as exc:
-            raise PredictionFailed(f"the model failed to predict: {type(exc).__name__}") from exc
+        return self.finish(call, items, run_model(call.served.predictor.predict, items))
+
+    def finish(self, call: Call, items: list[Any], predictions: Predictions) -> Predictions:
+        """Count, log, remember and mirror one answered request."""
         latency = time.perf_counter() - call.started
         self.observe(call, predictions, latency)
         self.log_predictions(call, predictions, latency)
@@ -99,22 +111,19 @@ class Service:
         return predictions
 
     def observe(self, call: Call, predictions: Predictions, latency: float) -> None:
-        labels = (self.model, call.served.version, call.arm)
-        self.metrics.requests.labels(*labels, "200").inc()
-        self.metrics.duration.labels(*labels).observe(latency)
-        confidence = self.metrics.confidence.labels(*labels)
+        series = call.series
+        series.answered.inc()
+        series.duration.observe(latency)
         for value in predictions.confidences:
-            confidence.observe(value)
+            series.confidence.observe(value)
 
     def count_failure(self, call: Call, status: int) -> None:
         self.metrics.requests.labels(self.model, call.served.version, call.arm, str(status)).inc()
 
     def log_predictions(self, call: Call, predictions: Predictions, latency: float) -> None:
-        version, arm = call.served.version, call.arm
+        head = recording.query_head(self.model, call.served.version, call.arm)
         self.querylog.write(
-            query_records(
-                self.model, version, arm, call.request_id, predictions=predictions, latency=latency
-            )
+            recording.query_lines(head, call.request_id, predictions, latency=latency)
         )
 
     def log_shadow(
@@ -125,15 +134,9 @@ class Service:
         predictions: Predictions,
         latency: float,
     ) -> None:
-        records = query_records(
-            self.model,
-            served.version,
-            splitting.CANARY,
-            request_id,
-            predictions=predictions,
-            latency=latency,
-        )
-        self.querylog.write([r | {"shadow": True} for r in records])
+        head = recording.query_head(self.model, served.version, splitting.CANARY)
+        lines = recording.query_lines(head, request_id, predictions, latency=latency, shadow=True)
+        self.querylog.write(lines)
 
     def remember(self, call: Call) -> None:
         self.recent.remember(call.request_id, call.served.version, call.arm)
@@ -153,38 +156,17 @@ class Service:
             self.mirror.submit(mirroring.Shadow(canary, call.request_id, items))
 
 
+def run_model(predict: Callable[[list[Any]], T], items: list[Any]) -> T:
+    """The model's answer; any exception it raises is a `PredictionFailed` (500)."""
+    try:
+        return predict(items)
+    except Exception as exc:
+        raise PredictionFailed(f"the model failed to predict: {type(exc).__name__}") from exc
+
+
 def request_id_of(request: Request) -> str:
     """The caller's X-Request-Id when it is sane (<= 128 printable chars), else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
     if 0 < len(given) <= 128 and given.isprintable():
         return given
-    return uuid.uuid4().hex
-
-
-def query_records(
-    model: str,
-    version: str,
-    arm: str,
-    request_id: str,
-    *,
-    predictions: Predictions,
-    latency: float,
-) -> list[dict[str, Any]]:
-    ts = datetime.now(UTC).isoformat(timespec="milliseconds")
-    batch = len(predictions.labels)
-    return [
-        {
-            "request_id": request_id,
-            "model": model,
-            "model_version": version,
-            "arm": arm,
-            "latency_ms": round(latency * 1000, 3),
-            "label": label,
-            "confidence": round(confidence, 6),
-            "ts": ts,
-        }
-        | ({"index": i} if batch > 1 else {})
-        for i, (label, confidence) in enumerate(
-            zip(predictions.labels, predictions.confidences, strict=True)
-        )
-    ]
+    return secrets.token_hex(16)  # as random as uuid4().hex, at a third of its cost

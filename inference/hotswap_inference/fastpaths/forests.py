@@ -51,9 +51,14 @@ class ForestPredictor:
         self.classes = reference.classes
 
     def predict(self, inputs: Sequence[Any]) -> Predictions:
+        own = self.predict_own(inputs)
+        return self.reference.predict(inputs) if own is None else own
+
+    def predict_own(self, inputs: Sequence[Any]) -> Predictions | None:
+        """Without sklearn; None unless the inputs are a finite (rows, features) matrix."""
         rows = self._rows(inputs)
         if rows is None:
-            return self.reference.predict(inputs)
+            return None
         return predictors.predictions_from(self.forest.probabilities(rows), self.classes)
 
     def _rows(self, inputs: Sequence[Any]) -> NDArray[np.float64] | None:

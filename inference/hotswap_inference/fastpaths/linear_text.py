@@ -35,8 +35,13 @@ class LinearTextPredictor:
         self.classes = reference.classes
 
     def predict(self, inputs: Sequence[Any]) -> Predictions:
+        own = self.predict_own(inputs)
+        return self.reference.predict(inputs) if own is None else own
+
+    def predict_own(self, inputs: Sequence[Any]) -> Predictions | None:
+        """Without sklearn; None when an input is not a string (the plain pipeline answers)."""
         if not all(isinstance(text, str) for text in inputs):
-            return self.reference.predict(inputs)
+            return None
         rows = [self.model.probabilities(self.decide(text)) for text in inputs]
         return predictors.predictions_from_rows(rows, self.classes)
 

@@ -57,6 +57,11 @@ class Pod:
     def _run(self) -> None:
         asyncio.run(running.serve_servers(self.servers, self.sockets))
 
+    @property
+    def loop_thread(self) -> int | None:
+        """The id of the thread that runs the pod's event loop."""
+        return self._thread.ident
+
     def start(self) -> Pod:
         self._thread.start()
         deadline = time.monotonic() + READY_WITHIN

@@ -38,6 +38,10 @@ def scrape(pod: pods.Pod) -> dict[str, list[tuple[dict[str, str], float]]]:
     return series
 
 
+def read_lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def total(series: list[tuple[dict[str, str], float]], **labels: str) -> float:
     return sum(v for got, v in series if all(got.get(k) == w for k, w in labels.items()))
 
@@ -83,7 +87,9 @@ def test_metrics_query_log_mirror_and_feedback_after_traffic(
     rewards = series["hotswap_feedback_reward_ratio_count"]
     assert total(rewards, version=first["model_version"], arm=first["arm"]) == 1, rewards
 
-    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    expected_lines = 40 + stable_count  # the log is written every few ms, off the request path
+    pod.wait_for(lambda: len(read_lines(log_file)) >= expected_lines, f"{expected_lines} lines")
+    lines = read_lines(log_file)
     served = [line for line in lines if not line.get("shadow")]
     shadows = [line for line in lines if line.get("shadow")]
     assert len(served) == 40, f"expected 40 query-log lines, saw {len(served)}"
