@@ -51,7 +51,7 @@ control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go mod
 demo: setup ## the whole loop locally, with progress
 	$(VENV)/bin/hotswap demo
 
-bench: setup ## inference benchmark; figures printed and written to bench/results/
+bench: setup system-deps ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
 	$(PY) bench/fastpath.py
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test tiers run: promtool and the Prometheus server (prometheus) for the
 # alert rules and the e2e tier, headless Chromium (chromium; fontconfig brings a font) for the
-# dashboard page. Idempotent: a command already present is skipped, and
-# apt-get runs only when something is missing. Needs root (or sudo) only then.
+# dashboard page, wrk (wrk) for `make bench`. Idempotent: a command already present is
+# skipped, and apt-get runs only when something is missing. Needs root (or sudo) only then.
 set -euo pipefail
 
 # command -> Debian package that provides it
 declare -A PACKAGES=(
   [promtool]=prometheus
   [chromium]=chromium
+  [wrk]=wrk
 )
 
 missing=()
