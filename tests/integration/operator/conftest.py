@@ -24,11 +24,10 @@ from kubernetes import client, config
 from hotswap.cluster import applying, building, clusters, kubeconfigs, kubelets
 from hotswap.store import files, layout, publishing
 from hotswap.training import training
-from tests.integration.operator import flows
+from tests.integration.operator import flows, given, traffic
 
 ROOT = Path(__file__).resolve().parents[3]
-MODEL = "intent"
-LABELS = {"app": "hotswap-inference", "hotswap.dev/model": MODEL}
+MODEL, LABELS = flows.MODEL, flows.LABELS
 PODS = 3
 SERVICE_ACCOUNT = "hotswap-operator"
 
@@ -291,3 +290,35 @@ def model_version_name(volume: Volume, label: str) -> str:
 @pytest.fixture(scope="session")
 def binaries_present() -> bool:
     return building.locate().present
+
+
+@pytest.fixture
+def rollout(
+    cluster: flows.Cluster, registered: Volume, pods: list[InferencePod]
+) -> Iterator[given.Rollout]:
+    """A Canary of the test model, with a bounded load loop running through the whole test."""
+    found = given.Rollout(cluster, registered, pods)
+    load = traffic.Traffic(registered.root, [(pod.ip, pod.port) for pod in pods]).start()
+    yield found
+    load.stop()
+    cluster.delete("canaries", found.name)
+    flows.eventually(
+        lambda: found.name not in [c["metadata"]["name"] for c in given.list_canaries(cluster)],
+        timeout=30,
+        what=f"Canary {found.name} deleted (finalizer released by the operator)",
+    )
+    print(f"\nload loop: {load.answered} answers by version {load.versions}")
+    load.check()
+
+
+@pytest.fixture
+def fresh(cluster: flows.Cluster, registered: Volume) -> str:
+    """A version that never served (a rollout to it takes the steps): its label."""
+    source = registered.folder("v1")
+    label = f"fresh-{uuid.uuid4().hex[:6]}"
+    published = publish_variant(registered.root, source, metrics={"accuracy": 0.9, "note": label})
+    registered.versions[label] = resource_of(published, 0.9)
+    cluster.create("modelversions", registered.versions[label])
+    name = registered.versions[label]["metadata"]["name"]
+    flows.wait_for_condition(cluster, "modelversions", name, "Verified")
+    return label

@@ -13,6 +13,8 @@ from kubernetes import client
 
 GROUP, VERSION = "hotswap.dev", "v1alpha1"
 TOKEN = "integration-reload-token"
+MODEL = "intent"
+LABELS = {"app": "hotswap-inference", "hotswap.dev/model": MODEL}
 
 
 class Cluster:
