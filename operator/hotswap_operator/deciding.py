@@ -10,19 +10,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from hotswap_operator import reasons, starting, stepping
+from hotswap_operator import reasons, situations, starting, stepping, summarizing
 from hotswap_operator.decisions import Decision
-from hotswap_operator.situations import (
-    Situation,
-    cleared,
-    degraded,
-    healthy,
-    progressing,
-    with_history,
-)
+from hotswap_operator.situations import Situation
 from hotswap_operator.specs import CanarySpec
 from hotswap_operator.statuses import ABORTED, INITIAL, PROMOTED, CanaryStatus, Rollout
-from hotswap_operator.summarizing import finish
 from hotswap_operator.verdicts import MISSING, REJECTED, VERIFIED, Verdict
 
 Rule = Callable[[Situation], Decision | None]
@@ -35,8 +27,8 @@ def next_decision(
     for rule in RULES:
         decision = rule(s)
         if decision is not None:
-            return finish(s, decision)
-    return finish(s, Decision(status))
+            return summarizing.finish(s, decision)
+    return summarizing.finish(s, Decision(status))
 
 
 def hold_aborted(s: Situation) -> Decision | None:
@@ -62,7 +54,7 @@ def abort_on_pod_failure(s: Situation) -> Decision | None:
         return None
     message = f"pod {failure.pod} could not load {failure.version}: {failure.reason}"
     if s.status.rollout is None:
-        return degraded(s, s.status, reasons.POD_LOAD_FAILED, message)
+        return situations.degraded(s, s.status, reasons.POD_LOAD_FAILED, message)
     return abort(s, s.status, reasons.POD_LOAD_FAILED, message)
 
 
@@ -72,20 +64,22 @@ def abort(s: Situation, status: CanaryStatus, reason: str, message: str) -> Deci
     revert = status.stable_version
     if rollout is not None and rollout.kind != INITIAL and rollout.from_version:
         revert = rollout.from_version
-    status = with_history(s, status, outcome=ABORTED, reason=reason, message=message)
+    status = situations.with_history(s, status, outcome=ABORTED, reason=reason, message=message)
     status = replace(
-        cleared(status), stable_version=revert, aborted_generation=s.verdict.generation
+        situations.cleared(status), stable_version=revert, aborted_generation=s.verdict.generation
     )
-    return degraded(s, status, reason, f"{message}; traffic stays on {revert} until spec changes")
+    return situations.degraded(
+        s, status, reason, f"{message}; traffic stays on {revert} until spec changes"
+    )
 
 
 def first_deploy(s: Situation) -> Decision | None:
     if s.status.stable_version is not None or s.verdict.target.state != VERIFIED:
         return None
     rollout = Rollout(version=s.target, kind=INITIAL, started_at=s.stamp)
-    status = replace(cleared(s.status), stable_version=s.target, rollout=rollout)
+    status = replace(situations.cleared(s.status), stable_version=s.target, rollout=rollout)
     message = f"deploying {s.target} as the first stable version"
-    return progressing(s, status, reasons.DEPLOYING, message)
+    return situations.progressing(s, status, reasons.DEPLOYING, message)
 
 
 def settle(s: Situation) -> Decision | None:
@@ -94,7 +88,7 @@ def settle(s: Situation) -> Decision | None:
         return None
     status = consume_signals(s, s.status)
     if status.canary_version is not None:
-        status = with_history(
+        status = situations.with_history(
             s,
             status,
             outcome=ABORTED,
@@ -102,7 +96,9 @@ def settle(s: Situation) -> Decision | None:
             message=f"spec.version points at the stable {s.target} again",
         )
         message = f"canary dropped: spec.version points at the stable {s.target} again"
-        return progressing(s, cleared(status), reasons.SPEC_REVERTED, message, active=False)
+        return situations.progressing(
+            s, situations.cleared(status), reasons.SPEC_REVERTED, message, active=False
+        )
     if status.rollout is not None:
         return complete(s, status)
     return steady(s, status)
@@ -111,12 +107,12 @@ def settle(s: Situation) -> Decision | None:
 def complete(s: Situation, status: CanaryStatus) -> Decision:
     if not s.verdict.converged:
         message = f"waiting for every ready pod to report {s.target} as stable"
-        return progressing(s, status, reasons.WAITING_FOR_PODS, message)
+        return situations.progressing(s, status, reasons.WAITING_FOR_PODS, message)
     message = f"{s.target} serves as stable on {len(s.verdict.pods)} ready pods"
-    status = with_history(
+    status = situations.with_history(
         s, status, outcome=PROMOTED, reason=reasons.ROLLOUT_COMPLETE, message=message
     )
-    return progressing(
+    return situations.progressing(
         s, replace(status, rollout=None), reasons.ROLLOUT_COMPLETE, message, active=False
     )
 
@@ -125,8 +121,8 @@ def steady(s: Situation, status: CanaryStatus) -> Decision:
     kept = next((c for c in status.conditions if c.type == reasons.PROGRESSING), None)
     if kept is None or kept.status != "False":
         message = f"{s.target} serves as stable"
-        return progressing(s, status, reasons.ROLLOUT_COMPLETE, message, active=False)
-    return Decision(healthy(s, status))
+        return situations.progressing(s, status, reasons.ROLLOUT_COMPLETE, message, active=False)
+    return Decision(situations.healthy(s, status))
 
 
 def supersede(s: Situation) -> Decision | None:
@@ -134,8 +130,10 @@ def supersede(s: Situation) -> Decision | None:
     if rollout is None or rollout.version == s.target:
         return None
     message = f"spec.version moved on to {s.target} before {rollout.version} finished"
-    status = with_history(s, s.status, outcome=ABORTED, reason=reasons.SUPERSEDED, message=message)
-    return progressing(s, cleared(status), reasons.SUPERSEDED, message)
+    status = situations.with_history(
+        s, s.status, outcome=ABORTED, reason=reasons.SUPERSEDED, message=message
+    )
+    return situations.progressing(s, situations.cleared(status), reasons.SUPERSEDED, message)
 
 
 def await_target(s: Situation) -> Decision | None:
@@ -143,13 +141,13 @@ def await_target(s: Situation) -> Decision | None:
     if target.state == VERIFIED:
         return None
     if target.state == REJECTED:
-        return degraded(s, s.status, reasons.MODEL_VERSION_REJECTED, target.message)
+        return situations.degraded(s, s.status, reasons.MODEL_VERSION_REJECTED, target.message)
     reason = (
         reasons.MODEL_VERSION_MISSING
         if target.state == MISSING
         else reasons.MODEL_VERSION_NOT_VERIFIED
     )
-    return progressing(s, s.status, reason, target.message, active=False)
+    return situations.progressing(s, s.status, reason, target.message, active=False)
 
 
 def consume_signals(s: Situation, status: CanaryStatus) -> CanaryStatus:

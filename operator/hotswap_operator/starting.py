@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hotswap_operator import reasons
+from hotswap_operator import reasons, situations
 from hotswap_operator.decisions import Decision
-from hotswap_operator.situations import Situation, cleared, degraded, progressing, with_history
+from hotswap_operator.situations import Situation
 from hotswap_operator.specs import STEPS
 from hotswap_operator.statuses import (
     DEPLOY,
@@ -29,7 +29,7 @@ def start_rollout(s: Situation) -> Decision | None:
         gate = s.verdict.gate
         if gate is None:
             message = "evaluating the offline gate"
-            return progressing(s, status, reasons.DEPLOYING, message, active="Unknown")
+            return situations.progressing(s, status, reasons.DEPLOYING, message, active="Unknown")
         status = replace(status, last_analysis=gate_analysis(s, gate))
         if not gate.passed:
             return refuse(s, status, gate)
@@ -47,10 +47,10 @@ def switch_stable(s: Situation, status: CanaryStatus, *, kind: str, reason: str)
     rollout = Rollout(
         version=s.target, kind=kind, started_at=s.stamp, from_version=status.stable_version
     )
-    status = replace(cleared(status), stable_version=s.target, rollout=rollout)
+    status = replace(situations.cleared(status), stable_version=s.target, rollout=rollout)
     verb = "rolling back" if kind == ROLLBACK else "switching"
     message = f"{verb} all traffic from {rollout.from_version} to {s.target}"
-    return progressing(s, status, reason, message)
+    return situations.progressing(s, status, reason, message)
 
 
 def start_steps(s: Situation, status: CanaryStatus) -> Decision:
@@ -58,23 +58,23 @@ def start_steps(s: Situation, status: CanaryStatus) -> Decision:
         version=s.target, kind=DEPLOY, started_at=s.stamp, from_version=status.stable_version
     )
     status = replace(
-        cleared(status),
+        situations.cleared(status),
         canary_version=s.target,
         current_step=0,
         step_started_at=s.stamp,
         rollout=rollout,
     )
     message = f"canary {s.target} loaded beside {status.stable_version} at weight 0"
-    return progressing(s, status, reasons.STEPPING, message)
+    return situations.progressing(s, status, reasons.STEPPING, message)
 
 
 def refuse(s: Situation, status: CanaryStatus, gate: GateResult) -> Decision:
     message = f"offline gate refused {s.target}: {gate.message}"
-    status = with_history(
+    status = situations.with_history(
         s, status, outcome=REFUSED, reason=reasons.OFFLINE_GATE_FAILED, message=message
     )
     status = replace(status, aborted_generation=s.verdict.generation)
-    return degraded(s, status, reasons.OFFLINE_GATE_FAILED, message)
+    return situations.degraded(s, status, reasons.OFFLINE_GATE_FAILED, message)
 
 
 def gate_analysis(s: Situation, gate: GateResult) -> LastAnalysis:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from hotswap_operator import conditions, reasons
+from hotswap_operator import conditions, reasons, situations
 from hotswap_operator.decisions import Decision
-from hotswap_operator.situations import Situation, cleared, progressing
+from hotswap_operator.situations import Situation
 from hotswap_operator.specs import STEPS, Step
 from hotswap_operator.statuses import CanaryStatus, LastAnalysis
 
@@ -32,9 +32,11 @@ def run_step(s: Situation) -> Decision | None:
 
 
 def promote(s: Situation) -> Decision:
-    status = replace(cleared(s.status), stable_version=s.target, rollout=s.status.rollout)
+    status = replace(
+        situations.cleared(s.status), stable_version=s.target, rollout=s.status.rollout
+    )
     message = f"every step passed: {s.target} becomes stable"
-    return progressing(s, status, reasons.PROMOTING, message)
+    return situations.progressing(s, status, reasons.PROMOTING, message)
 
 
 def set_weight(s: Situation, step: Step, index: int, *, total: int) -> Decision:
@@ -43,7 +45,7 @@ def set_weight(s: Situation, step: Step, index: int, *, total: int) -> Decision:
         return advance(s, s.status, index)
     status = replace(s.status, weight=weight)
     message = f"step {index + 1}/{total} {step.name!r}: {s.target} answers {weight}%"
-    return progressing(s, status, reasons.STEPPING, message)
+    return situations.progressing(s, status, reasons.STEPPING, message)
 
 
 def pause(s: Situation, step: Step, index: int, *, total: int) -> Decision | None:
@@ -55,7 +57,7 @@ def pause(s: Situation, step: Step, index: int, *, total: int) -> Decision | Non
         return advance(s, s.status, index)
     when = f"until {conditions.stamp(until)}" if until else "until promoted (hotswap promote)"
     message = f"step {index + 1}/{total} {step.name!r}: paused at {s.status.weight}% {when}"
-    return progressing(s, s.status, reasons.PAUSED, message)
+    return situations.progressing(s, s.status, reasons.PAUSED, message)
 
 
 def pause_end(s: Situation, step: Step) -> datetime | None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hotswap_operator import conditions, reasons
+from hotswap_operator import conditions, reasons, situations
 from hotswap_operator.decisions import NORMAL, WARNING, Decision, Event, plan_of
-from hotswap_operator.situations import Situation, with_condition
+from hotswap_operator.situations import Situation
 from hotswap_operator.statuses import CanaryStatus, Condition
 
 EVENTFUL = (reasons.PROGRESSING, reasons.DEGRADED)
@@ -22,7 +22,7 @@ def finish(s: Situation, decision: Decision) -> Decision:
         converged_pods=sum(1 for pod in pods if pod.ready),
     )
     value, reason, message = readiness(s, status)
-    status = with_condition(
+    status = situations.with_condition(
         s, status, kind=reasons.READY, value=value, reason=reason, message=message
     )
     events = decision.events + condition_events(s.status.conditions, status.conditions)
