@@ -7,9 +7,13 @@ Servers (one uvicorn worker each, pinned to core 0 with taskset), measured one a
   hotswap-text    the real app: canary split 90/10, metrics, query log to a file, fast path
   sklearn-forest  `forest.predict_proba` per request in the threadpool
   hotswap-forest  the real app, V2 `/v2/models/{name}/infer`, fast path
-Load: wrk (Debian: `apt-get install -y wrk`) pinned to core 1, 64 connections, a fixed
-duration per server. Prints ratios; writes bench/results/fastpath-<timestamp>.json.
-Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--connections 64]`.
+Load: wrk (Debian: `apt-get install -y wrk`, or `make system-deps`) pinned to core 1, 64
+connections, a fixed duration per server; every server is measured `--rounds` times, round by
+round, and the median round (by req/s) is the figure, with the spread beside it. Besides wrk's
+figures, the server's CPU time per request (all its threads, from /proc) is recorded: it moves
+far less than req/s when neighbours share the machine. The load average is recorded too.
+Prints side-by-side ratios; writes bench/results/fastpath-<timestamp>.json.
+Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--rounds 2] [--connections 64]`.
 """
 
 from __future__ import annotations
@@ -203,20 +207,41 @@ def measure(kind: str, models: dict[str, Any], args: argparse.Namespace, workdir
         path = "/v2/models/iris/infer" if kind == "hotswap-forest" else "/predict"
         url, bodies = f"http://{HOST}:{port}{path}", bodies_for(kind, models)
         run_wrk(url, bodies, seconds=args.warmup, connections=args.connections)
+        cpu_before = cpu_seconds(server.pid)
         figures = run_wrk(url, bodies, seconds=args.seconds, connections=args.connections)
+        cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
+    figures["cpu_us_per_request"] = cpu * 1e6 / max(figures["requests"], 1)
+    figures["p99_over_p50"] = figures["p99_ms"] / figures["p50_ms"]
     print(
-        f"  {kind:15s} {figures['rps']:9.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
-        f"p99 {figures['p99_ms']:7.2f} ms  errors {figures['errors']}",
+        f"  {kind:15s} {figures['rps']:7.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
+        f"p99 {figures['p99_ms']:7.2f} ms  p99/p50 {figures['p99_over_p50']:5.1f}  "
+        f"cpu {figures['cpu_us_per_request']:5.0f} us/req  errors {figures['errors']}",
         flush=True,
     )
     return figures
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The round with the median req/s (the lower middle one for an even count), and the spread."""
+    ordered = sorted(runs, key=lambda run: run["rps"])
+    middle = dict(ordered[(len(ordered) - 1) // 2])
+    middle["rps_spread"] = [ordered[0]["rps"], ordered[-1]["rps"]]
+    middle["errors"] = sum(run["errors"] for run in runs)
+    return middle
+
+
 def ratios(figures: dict[str, dict[str, Any]]) -> dict[str, float]:
     rps = {kind: f["rps"] for kind, f in figures.items()}
+    cpu = {kind: f["cpu_us_per_request"] for kind, f in figures.items()}
     text, forest = figures["hotswap-text"], figures["hotswap-forest"]
     return {
         "text_vs_sklearn_threadpool": rps["hotswap-text"] / rps["sklearn-text"],
@@ -226,6 +251,10 @@ def ratios(figures: dict[str, dict[str, Any]]) -> dict[str, float]:
         "forest_vs_sklearn_threadpool": rps["hotswap-forest"] / rps["sklearn-forest"],
         "forest_vs_framework_floor": rps["hotswap-forest"] / rps["floor"],
         "forest_p99_over_p50": forest["p99_ms"] / forest["p50_ms"],
+        # the same comparisons in CPU per request: what req/s would be on a quiet core
+        "cpu_text_vs_sklearn_threadpool": cpu["sklearn-text"] / cpu["hotswap-text"],
+        "cpu_text_vs_framework_floor": cpu["floor"] / cpu["hotswap-text"],
+        "cpu_forest_vs_sklearn_threadpool": cpu["sklearn-forest"] / cpu["hotswap-forest"],
     }
 
 
@@ -254,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements per server")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=18300, help="first of three loopback ports")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
@@ -270,18 +300,47 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_all(args: argparse.Namespace) -> int:
+    load = {"before": os.getloadavg()}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
         workdir = Path(folder)
         models = {**prepare_models(workdir / "models"), "root": str(workdir / "models")}
-        print(f"fast path bench: {args.connections} connections, {args.seconds:g}s per server")
-        figures = {kind: measure(kind, models, args, workdir) for kind in KINDS}
+        print(
+            f"fast path bench: {args.connections} connections, {args.seconds:g}s per server, "
+            f"{args.rounds} round(s); load average {load['before'][0]:.2f}; {server_stack()}"
+        )
+        for number in range(args.rounds):
+            print(f"round {number + 1}:", flush=True)
+            for kind in KINDS:
+                runs[kind].append(measure(kind, models, args, workdir))
+    load["after"] = os.getloadavg()
+    figures = {kind: median_run(kind_runs) for kind, kind_runs in runs.items()}
     ratio = ratios(figures)
     checks = verdicts(figures, ratio)
-    report(figures, ratio, checks, args)
+    report(figures, ratio, checks, args, extra={"runs": runs, "load_average": load})
     return 0
 
 
-def report(figures: Any, ratio: dict[str, float], checks: dict[str, bool], args: Any) -> None:
+def server_stack() -> str:
+    """The event loop and HTTP parser uvicorn picks ("auto") for every server here."""
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"uvicorn on {loop} + {http}"
+
+
+def report(
+    figures: Any, ratio: dict[str, float], checks: dict[str, bool], args: Any, *, extra: Any
+) -> None:
+    print(f"median of {args.rounds} round(s) (req/s spread min-max):")
+    for kind, f in figures.items():
+        low, high = f["rps_spread"]
+        print(
+            f"  {kind:15s} {f['rps']:7.0f} req/s ({low:.0f}-{high:.0f})  p50 {f['p50_ms']:7.2f}  "
+            f"p99 {f['p99_ms']:7.2f} ms  p99/p50 {f['p99_over_p50']:5.1f}  "
+            f"cpu {f['cpu_us_per_request']:5.0f} us/req"
+        )
     for name, value in ratio.items():
         print(f"  {name:30s} {value:7.2f}x")
     for name, passed in checks.items():
@@ -291,10 +350,13 @@ def report(figures: Any, ratio: dict[str, float], checks: dict[str, bool], args:
     path = RESULTS / f"fastpath-{stamp}.json"
     settings = {
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "connections": args.connections,
         "cores": "server 0, wrk 1",
+        "server": server_stack(),
     }
     body = {"settings": settings, "figures": figures, "ratios": ratio, "checks": checks}
+    body |= extra
     path.write_text(json.dumps(body, indent=2) + "\n")
     print(f"written {path}")
 

@@ -6,6 +6,7 @@ Reloads are serialized by a lock; predictions never take it (they read `state` o
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -55,6 +56,8 @@ class Reloader:
                 self._record_failure(routing, exc)
                 raise
             self.metrics.reloads.labels(self.model, outcome).inc()
+            if outcome == APPLIED:
+                freeze_heap()
             return outcome
 
     def poll(self) -> str | None:
@@ -149,6 +152,20 @@ class Reloader:
         body: dict[str, Any] = {"model": self.model, "ready": state is not None}
         body |= describe_state(state) if state else empty_status()
         return body | {"lastError": self.last_error, "pid": os.getpid()}
+
+
+def freeze_heap() -> None:
+    """Take every object alive now out of the cyclic garbage collector's walks (`gc.freeze`).
+
+    A full collection walks every tracked object: ~50 ms with sklearn, scipy and a model
+    loaded, holding the GIL, and under load one comes every few seconds, stalling every
+    request in flight (the p99). Frozen objects are not walked again. Unfreezing first lets
+    this one collection reclaim the cycles of states swapped out earlier: one pause per
+    reload, in the reload's thread, instead of one every few seconds.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def arms_of(routing: Routing) -> list[Arm]:
