@@ -34,6 +34,12 @@ def register(subparsers: Any) -> None:
             parser.add_argument("version", nargs=versions, help="ModelVersion name or version id")
         parser.add_argument("-n", "--namespace", help="namespace (default: the context's)")
         parser.set_defaults(func=func)
+    operator = subparsers.add_parser("operator", help="run the operator (kopf, standalone)")
+    actions = operator.add_subparsers(dest="operator_command", required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="watch HOTSWAP_NAMESPACE (or all) until stopped")
+    run.add_argument("-n", "--namespace", help="namespace to watch (default HOTSWAP_NAMESPACE)")
+    run.add_argument("--verbose", action="store_true", help="kopf's verbose logging")
+    run.set_defaults(func=run_operator)
 
 
 def connect(args: argparse.Namespace) -> tuple[client.CustomObjectsApi, str]:
@@ -132,6 +138,13 @@ def run_promote(args: argparse.Namespace) -> int:
 
 def run_abort(args: argparse.Namespace) -> int:
     return annotate(args, specs.ABORT_ANNOTATION)
+
+
+def run_operator(args: argparse.Namespace) -> int:
+    from hotswap_operator import __main__ as operator_main
+
+    extra = [f"--namespace={args.namespace}"] if args.namespace else []
+    return operator_main.main(extra + (["--verbose"] if args.verbose else []))
 
 
 def run_status(args: argparse.Namespace) -> int:
