@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 # command name -> module (relative to this package) that registers it.
 COMMANDS: dict[str, str] = {
@@ -19,6 +20,12 @@ COMMANDS: dict[str, str] = {
     "serve": "serving",
     "cluster": "cluster",
     "demo": "demo",
+    "status": "rollouts",
+    "deploy": "rollouts",
+    "promote": "rollouts",
+    "abort": "rollouts",
+    "rollback": "rollouts",
+    "operator": "rollouts",
 }
 
 
@@ -26,9 +33,21 @@ class CommandError(Exception):
     """A user-facing failure: printed without a traceback, exit code 2."""
 
 
+class ExactParser(argparse.ArgumentParser):
+    """No abbreviated flags: `--reload-token` must not silently mean `--reload-token-file`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
 def build_parser(names: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hotswap", description=__doc__.splitlines()[0])
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="hotswap", description=__doc__.splitlines()[0], allow_abbrev=False
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=ExactParser
+    )
     loaded: set[str] = set()
     for name in names:
         module_name = COMMANDS[name]
