@@ -14,6 +14,7 @@ import logging
 import math
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -94,12 +95,12 @@ def query_lines(
     head: str, request_id: str, predictions: Predictions, *, latency: float, shadow: bool = False
 ) -> str:
     """The JSON lines of one request; `head` is `query_head(model, version, arm)`."""
-    ts = datetime.now(UTC).isoformat(timespec="milliseconds")
-    start = f'{{"request_id":{json.dumps(request_id)},{head},"latency_ms":{number(latency * 1000)}'
+    ts = CLOCK.now()
+    start = f'{{"request_id":{quote(request_id)},{head},"latency_ms":{number(latency * 1000)}'
     tail = ',"shadow":true}\n' if shadow else "}\n"
     batch = len(predictions.labels) > 1
     return "".join(
-        f'{start},"label":{json.dumps(label)},"confidence":{number(confidence, 6)},"ts":"{ts}"'
+        f'{start},"label":{quote(label)},"confidence":{number(confidence, 6)},"ts":"{ts}"'
         + (f',"index":{i}' if batch else "")
         + tail
         for i, (label, confidence) in enumerate(
@@ -113,6 +114,30 @@ def query_head(model: str, version: str, arm: str) -> str:
     """The fields shared by every line of one (version, arm), serialized once."""
     fields = {"model": model, "model_version": version, "arm": arm}
     return json.dumps(fields, separators=(",", ":"))[1:-1]
+
+
+def quote(text: str) -> str:
+    """A JSON string, exactly as `json.dumps(text)` writes it (its own C encoder)."""
+    return json.encoder.encode_basestring_ascii(text)
+
+
+class Clock:
+    """Now, ISO 8601 UTC to the millisecond; formatted once per millisecond, not per line."""
+
+    def __init__(self) -> None:
+        self._last: tuple[int, str] = (-1, "")
+
+    def now(self) -> str:
+        millis = time.time_ns() // 1_000_000
+        last = self._last  # one read: another thread may swap it, never half of it
+        if last[0] != millis:
+            moment = datetime.fromtimestamp(millis / 1000, UTC)
+            last = (millis, moment.isoformat(timespec="milliseconds"))
+            self._last = last
+        return last[1]
+
+
+CLOCK = Clock()
 
 
 def number(value: float, digits: int = 3) -> str:
