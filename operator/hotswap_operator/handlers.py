@@ -77,6 +77,7 @@ def run_canary(
         reconcile_safely(runtime, context, uid, dict(body))
         runtime.sleep(uid)
     runtime.forget(uid)
+    runtime.metrics.forget_canary(name)  # the object is gone (or the operator stops)
 
 
 def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> None:

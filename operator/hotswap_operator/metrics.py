@@ -2,14 +2,33 @@
 
 Names in brackets in DESIGN.md are the ones existing dashboards know: deploys
 [model_deploys_total], versions registered [retrains_total], current version
-[current_model_version].
+[current_model_version]. The Canary gauges (weight, step, condition) are what the alerts and the
+Grafana dashboard in monitoring/ read; they mirror each Canary's status as last written.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from hotswap_operator.statuses import CanaryStatus
+
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+NO_STEP = -1
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The series one Canary's gauges carry: (canary, model) of weight and step, and the
+    (canary, model, type, status, reason) of each condition."""
+
+    labels: tuple[str, str]
+    conditions: frozenset[tuple[str, str, str, str, str]]
+
+
+NOTHING = Shown(("", ""), frozenset())
 
 
 class Metrics:
@@ -52,3 +71,50 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
+        self.canary_weight = Gauge(
+            "hotswap_operator_canary_weight",
+            "Percent of requests the canary answers (status.weight), per Canary.",
+            ["canary", "model"],
+            registry=registry,
+        )
+        self.canary_step = Gauge(
+            "hotswap_operator_canary_step",
+            "Index of the current step (status.currentStep), -1 when no Steps rollout runs.",
+            ["canary", "model"],
+            registry=registry,
+        )
+        self.canary_condition = Gauge(
+            "hotswap_operator_canary_condition",
+            "1 for each condition of a Canary at its current status and reason.",
+            ["canary", "model", "type", "status", "reason"],
+            registry=registry,
+        )
+        self.shown: dict[str, Shown] = {}  # canary name -> the series its gauges carry
+        self.lock = threading.Lock()
+
+    def show_canary(self, canary: str, model: str, status: CanaryStatus) -> None:
+        """The Canary's gauges from its status; a condition's earlier status/reason series go."""
+        labels = (canary, model)
+        new = Shown(
+            labels, frozenset((*labels, c.type, c.status, c.reason) for c in status.conditions)
+        )
+        step = NO_STEP if status.current_step is None else status.current_step
+        with self.lock:
+            self.remove_series(self.shown.get(canary, NOTHING), keep=new)
+            self.shown[canary] = new
+            self.canary_weight.labels(*labels).set(status.weight)
+            self.canary_step.labels(*labels).set(step)
+            for condition in new.conditions:
+                self.canary_condition.labels(*condition).set(1)
+
+    def forget_canary(self, canary: str) -> None:
+        """Every series of a Canary that is gone."""
+        with self.lock:
+            self.remove_series(self.shown.pop(canary, NOTHING), keep=NOTHING)
+
+    def remove_series(self, old: Shown, *, keep: Shown) -> None:
+        if old.labels != keep.labels:
+            self.canary_weight.remove(*old.labels)
+            self.canary_step.remove(*old.labels)
+        for condition in old.conditions - keep.conditions:
+            self.canary_condition.remove(*condition)

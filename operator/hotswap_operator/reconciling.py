@@ -36,6 +36,7 @@ def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     status = statuses.parse_canary(body.get("status"))
     for _ in range(MAX_PASSES):
         status, written, busy = reconcile_once(ctx, body, spec, status)
+        ctx.metrics.show_canary(ctx.name, spec.model, status)
         body = written or body
         if not busy:
             break

@@ -1,6 +1,6 @@
 """Alerts and dashboard: promtool accepts the rules and their unit tests pass, the
 PrometheusRule carries the same rules, every dashboard query parses, and every metric they
-name is one the inference service or the operator contract exports."""
+name is one the inference service or the operator exports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from hotswap_inference.metrics import Metrics
+from hotswap_inference import metrics as inference_metrics
+from hotswap_operator import metrics as operator_metrics
 from prometheus_client import CollectorRegistry
 
 from tests.unit.shipping.kustomizing import REPO
@@ -21,12 +22,6 @@ from tests.unit.shipping.kustomizing import REPO
 MONITORING = REPO / "monitoring"
 RULES = MONITORING / "alerts.rules.yaml"
 DASHBOARD = MONITORING / "grafana" / "hotswap.json"
-# Exported by the operator (monitoring/README.md lists them; hotswap_operator owns them).
-OPERATOR_METRICS = {
-    "hotswap_operator_canary_condition",
-    "hotswap_operator_canary_weight",
-    "hotswap_operator_canary_step",
-}
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$model": ".*"}
 
 
@@ -55,14 +50,15 @@ def rule_expressions() -> list[str]:
 
 def exported_metrics() -> set[str]:
     registry = CollectorRegistry()
-    Metrics(registry)
+    inference_metrics.Metrics(registry)
+    operator_metrics.Metrics(registry)
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
     names = {
         family.name + suffix
         for family in registry.collect()
         for suffix in suffixes.get(family.type, ("",))
     }
-    return names | OPERATOR_METRICS | {"up"}
+    return names | {"up"}
 
 
 def render_prometheus_rule() -> dict[str, Any]:
