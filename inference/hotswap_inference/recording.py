@@ -2,7 +2,7 @@
 
 A request only serializes its lines and appends them to a buffer (no syscall, no flush); a
 background thread writes the buffer every `FLUSH_SECONDS`. `close()` writes what is left, so
-a clean shutdown loses no line. Past `MAX_PENDING` buffered lines (a stalled disk or pipe) a
+a clean shutdown loses no line. Past `MAX_PENDING` buffered writes (a stalled disk or pipe) a
 request writes the buffer itself, as an unbuffered log would.
 """
 
