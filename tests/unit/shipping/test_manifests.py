@@ -4,16 +4,20 @@ all but the operator, a generated reload token, training that registers ModelVer
 
 from __future__ import annotations
 
+import copy
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.unit.shipping import kustomizing
 from tests.unit.shipping.kustomizing import REPO, Resource, find, pod_spec
 
 Builds = dict[str, list[Resource]]
 RESTRICTED = "restricted"
+PART_OF = "app.kubernetes.io/part-of"
+KIND_CRD = "CustomResourceDefinition"
 
 
 def containers(spec: Resource) -> list[Resource]:
@@ -30,17 +34,20 @@ def test_every_kustomization_builds(builds: Builds) -> None:
         assert resources, f"expected objects from manifests/{name}, saw none"
 
 
-def test_crds_are_the_copies_of_crds_folder() -> None:
-    sources = sorted(p.name for p in (REPO / "crds").glob("*.yaml"))
-    copies = sorted(
-        p.name for p in (REPO / "manifests/crds").glob("*.yaml") if p.stem != "kustomization"
+def test_base_carries_the_crds_folder_unchanged(builds: Builds) -> None:
+    """crds/ is included as it is (no copy): only the base's part-of label is added."""
+    sources = {path: yaml.safe_load(path.read_text()) for path in (REPO / "crds").glob("*.yaml")}
+    in_folder = sorted(source["metadata"]["name"] for source in sources.values())
+    in_build = sorted(r["metadata"]["name"] for r in builds["base"] if r["kind"] == KIND_CRD)
+    expected = ["canaries.hotswap.dev", "modelversions.hotswap.dev"]
+    assert in_folder == in_build == expected, (
+        f"expected {expected}, crds/ {in_folder}, base {in_build}"
     )
-    assert copies == sources, f"expected manifests/crds/ to hold {sources}, saw {copies}"
-    for name in sources:
-        same = (REPO / "crds" / name).read_bytes() == (REPO / "manifests/crds" / name).read_bytes()
-        assert same, (
-            f"manifests/crds/{name} differs from crds/{name}: cp crds/*.yaml manifests/crds/"
-        )
+    for path, source in sources.items():
+        crd = copy.deepcopy(find(builds["base"], KIND_CRD, source["metadata"]["name"]))
+        labels = crd["metadata"].pop("labels")
+        assert labels == {PART_OF: "hotswap"}, f"{path.name}: expected only {PART_OF}, saw {labels}"
+        assert crd == source, f"expected the base to carry crds/{path.name} as it is"
 
 
 def test_namespace_enforces_restricted_pod_security(builds: Builds) -> None:
