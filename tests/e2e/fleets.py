@@ -1,7 +1,7 @@
-"""Given / When helpers of the e2e tests, built from the demo's own blocks (`hotswap.demo`).
+"""Given / When helpers of the e2e tests, built from the local environment (`hotswap.local`).
 
 A fleet is inference replicas on loopback serving a model from a temporary volume; the tests
-play the operator's part through the store, as `hotswap demo` does.
+play the operator's part through the store, as `hotswap demo --no-cluster` does.
 """
 
 from __future__ import annotations
@@ -15,27 +15,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotswap.demo import dataplane, processes, traffic
-from hotswap.demo.progress import Progress
+from hotswap.local import dataplane, replicas, traffic
+from hotswap.local.progress import Progress
 from hotswap.store.layout import ModelPaths
 
 
 @dataclass
 class Fleet:
     paths: ModelPaths
-    pods: list[processes.Replica]
+    pods: list[replicas.Replica]
     stable: str
     canary: str | None = None
     generation: int = 1
     progress: Progress = field(default_factory=Progress)
 
-    def loads(self, *, requests: int, seconds: float) -> list[traffic.Load]:
-        return [traffic.Load(p.host, p.port, requests, seconds, threads=2) for p in self.pods]
+    def load(self, *, requests: int, seconds: float) -> traffic.Load:
+        """Round-robin over every replica, two client threads."""
+        return traffic.Load(tuple(p.target for p in self.pods), requests, seconds, threads=2)
 
 
 @contextlib.contextmanager
-def serving(workdir: Path, *, replicas: int) -> Iterator[Fleet]:
-    """Train v1, declare it, start `replicas` replicas and wait until they serve; stop them."""
+def serving(workdir: Path, *, count: int) -> Iterator[Fleet]:
+    """Train v1, declare it, start `count` replicas and wait until they serve; stop them."""
     progress = Progress()
     paths = ModelPaths(workdir / "models", dataplane.MODEL)
     stable = dataplane.train(paths, progress, seed=1)
@@ -43,28 +44,25 @@ def serving(workdir: Path, *, replicas: int) -> Iterator[Fleet]:
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    pods: list[processes.Replica] = []
+    pods: list[replicas.Replica] = []
     try:
-        for i in range(replicas):
+        for i in range(count):
             name = f"replica-{i}"
-            pod = processes.spawn_replica(
+            pod = replicas.spawn_replica(
                 paths.root, dataplane.MODEL, name=name, token=token, log_dir=logs
             )
             pods.append(pod)
         for pod in pods:
-            processes.wait_ready(pod)
+            replicas.wait_ready(pod)
         yield Fleet(paths, pods, stable, progress=progress)
     finally:
         for pod in pods:
-            processes.stop_replica(pod)
+            replicas.stop_replica(pod)
 
 
 def send_traffic(fleet: Fleet, *, requests: int, seconds: float = 30.0) -> traffic.Tally:
-    """Bounded load on every replica, one after the other; the tally of all answers."""
-    tally = traffic.Tally()
-    for load in fleet.loads(requests=requests, seconds=seconds):
-        traffic.send_traffic(load, tally)
-    return tally
+    """Bounded load round-robin over every replica; the tally of all answers."""
+    return traffic.send_traffic(fleet.load(requests=requests, seconds=seconds))
 
 
 def set_canary(fleet: Fleet, *, weight: int) -> str:
@@ -92,7 +90,7 @@ def get_json(url: str) -> Any:
         return json.loads(response.read())
 
 
-def status_of(pod: processes.Replica) -> dict[str, Any]:
+def status_of(pod: replicas.Replica) -> dict[str, Any]:
     """The replica's own numbers: GET /status on its serving port."""
     body: dict[str, Any] = get_json(f"http://{pod.host}:{pod.port}/status")
     return body

@@ -2,8 +2,9 @@
 
 Two replicas serve v1 and a third runs on an empty volume (it loads nothing); the operator runs
 on a local control plane; Prometheus scrapes them all every second with the alert rules loaded.
-Under live traffic: a sticky 20% canary of v2 (declared through the store, as `hotswap demo`
-does), one refused reload, every expression evaluated, the promotion, the operator stopped.
+The replicas are registered as pods and a Canary of the model is Ready on v1. Under live
+traffic: v2 rolled out through the Canary (Steps: 20%, then a pause), one refused reload, every
+expression evaluated, the promotion (the promote annotation), the operator stopped.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from hotswap.demo import dataplane, processes, traffic
+from hotswap.local import dataplane, replicas, traffic
 
 from . import expressions, fleets, operators, scraping
+
+CONDITIONS = f'hotswap_operator_canary_condition{{canary="{dataplane.MODEL}"}}'
 
 
 @dataclass
@@ -40,9 +43,10 @@ class Observed:
         dict[str, Any]
     ]  # expressions.named(shipped, "Loaded version per pod") after the promotion
     operator_stopped: list[dict[str, Any]]  # HotswapOperatorDown's expression, operator stopped
+    conditions: list[dict[str, Any]]  # the Canary's condition gauge, canary phase
 
 
-def refuse_a_reload(pod: processes.Replica) -> None:
+def refuse_a_reload(pod: replicas.Replica) -> None:
     """POST the serving routing with a wrong digest: the pod refuses it (load_failed, 422)."""
     status = pod.admin_status()
     stable = status["stable"] | {"digest": "sha256:" + "0" * 64}
@@ -63,39 +67,45 @@ def series_of(result: list[dict[str, Any]], *labels: str) -> set[tuple[str, ...]
 
 
 @contextlib.contextmanager
-def unloaded_replica(workdir: Path) -> Iterator[processes.Replica]:
+def unloaded_replica(workdir: Path) -> Iterator[replicas.Replica]:
     """A replica on an empty volume: it runs, serves metrics, and loads no model."""
     (workdir / "models").mkdir(parents=True)
-    pod = processes.spawn_replica(
+    pod = replicas.spawn_replica(
         workdir / "models", dataplane.MODEL, name="empty", token="unused", log_dir=workdir
     )
     try:
         yield pod
     finally:
-        processes.stop_replica(pod)
+        replicas.stop_replica(pod)
 
 
-def metrics_target(pod: processes.Replica) -> str:
+def metrics_target(pod: replicas.Replica) -> str:
     return f"{pod.host}:{pod.metrics_port}"
 
 
 def watch_rollout(workdir: Path, shipped: list[expressions.Expression]) -> Observed:
     """Run the flow; Prometheus' answers to every `shipped` expression during the canary."""
     with contextlib.ExitStack() as stack:
-        fleet = stack.enter_context(fleets.serving(workdir / "fleet", replicas=2))
+        fleet = stack.enter_context(fleets.serving(workdir / "fleet", count=2))
         empty = stack.enter_context(unloaded_replica(workdir / "empty"))
-        operator = stack.enter_context(operators.running(workdir, model_root=fleet.paths.root))
+        token = fleet.pods[0].token
+        operator = stack.enter_context(
+            operators.running(workdir, model_root=fleet.paths.root, token=token)
+        )
+        canary = stack.enter_context(
+            operators.given_canary(operator, fleet.pods, fleet.paths, fleet.stable)
+        )
         jobs = {
             scraping.INFERENCE_JOB: [metrics_target(p) for p in [*fleet.pods, empty]],
             scraping.OPERATOR_JOB: [operator.metrics_target],
         }
         rules, log = expressions.RULES, workdir / "prometheus.log"
         server = stack.enter_context(scraping.running(jobs=jobs, rules=rules, log=log))
-        stack.enter_context(traffic.LiveTraffic(fleet.loads(requests=100_000, seconds=120)))
+        stack.enter_context(traffic.LiveTraffic(fleet.load(requests=100_000, seconds=120)))
         targets = sum(len(job) for job in jobs.values())
         up = server.wait_for("up == 1", lambda r: len(r) == targets)
         assert len(up) == targets, f"expected {jobs} up, Prometheus sees {up}; see {log}"
-        seen = observe(server, shipped, fleet=fleet, empty=empty, operator=operator)
+        seen = observe(server, shipped, fleet=fleet, empty=empty, operator=operator, rollout=canary)
     return seen
 
 
@@ -104,10 +114,12 @@ def observe(
     shipped: list[expressions.Expression],
     *,
     fleet: fleets.Fleet,
-    empty: processes.Replica,
+    empty: replicas.Replica,
     operator: operators.Operator,
+    rollout: operators.Canary,
 ) -> Observed:
-    stable, canary = fleet.stable, fleets.set_canary(fleet, weight=20)
+    stable, canary = fleet.stable, dataplane.train(fleet.paths, fleet.progress, seed=2)
+    rollout.deploy(canary, weight=20)
     refuse_a_reload(fleet.pods[0])
     both_arms = {(stable, "stable"), (canary, "canary")}
     server.wait_for(
@@ -118,6 +130,7 @@ def observe(
     server.wait_for(failures, bool, timeout=10)
     # The rule group evaluates on its own clock: wait for it to have seen the failure too.
     server.wait_for('ALERTS{alertname="HotswapReloadFailures"}', bool, timeout=10)
+    conditions = server.wait_for(CONDITIONS, lambda r: len(r) == 3)
     answers = {e.expr: server.get("query", query=e.expr) for e in shipped}
     rules = server.api("rules")["groups"]
     alerts = server.api("alerts")["alerts"]
@@ -125,7 +138,7 @@ def observe(
         metric: server.api("label/model/values", **{"match[]": metric})
         for metric in expressions.template_metrics()
     }
-    fleets.promote(fleet)
+    rollout.promote(canary)
     promoted = server.wait_for(
         expressions.named(shipped, "Loaded version per pod"),
         lambda r: series_of(r, "version", "arm") == {(canary, "stable")},
@@ -136,5 +149,5 @@ def observe(
     instances = [metrics_target(p) for p in fleet.pods]
     return Observed(
         stable, canary, instances, metrics_target(empty), answers, rules, alerts,
-        template_values, promoted, operator_stopped,
+        template_values, promoted, operator_stopped, conditions,
     )  # fmt: skip

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hotswap.demo import processes
+from hotswap.local import replicas
 
 PROMETHEUS = "/usr/bin/prometheus"
 INFERENCE_JOB, OPERATOR_JOB = "hotswap-inference", "hotswap-operator"
@@ -102,7 +102,7 @@ def running(*, jobs: dict[str, list[str]], rules: Path, log: Path) -> Iterator[P
     assert Path(PROMETHEUS).exists(), f"{PROMETHEUS} is missing: run `make system-deps`"
     with tempfile.TemporaryDirectory(prefix="hotswap-prometheus-") as scratch:
         folder = Path(scratch)
-        port = processes.free_port()
+        port = replicas.free_port()
         command = [
             PROMETHEUS, f"--config.file={write_config(folder, jobs=jobs, rules=rules)}",
             f"--storage.tsdb.path={folder / 'data'}", f"--web.listen-address=127.0.0.1:{port}",

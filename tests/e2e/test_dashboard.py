@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hotswap.demo import processes, traffic
+from hotswap.local import replicas, traffic
 
 from . import browsers, fleets
 
@@ -18,7 +18,7 @@ REFRESHES = 3  # the page polls GET /status every 1.5 s
 RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"  # git-ignored
 
 
-def page_url(pod: processes.Replica) -> str:
+def page_url(pod: replicas.Replica) -> str:
     return f"http://{pod.host}:{pod.port}/static/monitoring.html"
 
 
@@ -28,11 +28,11 @@ def assert_between(seen: int, low: int, high: int, what: str) -> None:
 
 
 def test_dashboard_renders_the_live_canary_numbers(tmp_path: Path) -> None:
-    with fleets.serving(tmp_path / "fleet", replicas=1) as fleet:
+    with fleets.serving(tmp_path / "fleet", count=1) as fleet:
         fleets.send_traffic(fleet, requests=300)
         stable, canary = fleet.stable, fleets.set_canary(fleet, weight=20)
         pod = fleet.pods[0]
-        with traffic.LiveTraffic(fleet.loads(requests=50_000, seconds=90)):
+        with traffic.LiveTraffic(fleet.load(requests=50_000, seconds=90)):
             before = fleets.status_of(pod)
             with browsers.opened(page_url(pod)) as tab:
                 refreshed = tab.wait_until(

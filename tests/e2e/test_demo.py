@@ -1,4 +1,5 @@
-"""`hotswap demo` as a newcomer runs it: the whole loop, under live traffic, with no failure."""
+"""`hotswap demo --no-cluster` as a newcomer runs it: the data-plane loop, under live traffic,
+with no failure."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 def run_demo(workdir: Path) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "hotswap", "demo", "--workdir", str(workdir)],
+        [sys.executable, "-m", "hotswap", "demo", "--no-cluster", "--workdir", str(workdir)],
         capture_output=True,
         text=True,
         timeout=300,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotswap.demo import dataplane
+from hotswap.local import dataplane
 
 from . import expressions, rollouts
 

@@ -5,12 +5,7 @@ running as the ServiceAccount identity that RBAC binds (nothing more)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,24 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client, config
 
-from hotswap.cluster import applying, building, clusters, kubeconfigs, kubelets
+from hotswap.cluster import applying, building, clusters, kubelets
+from hotswap.local import authorizing, operators, registering, replicas, traffic
+from hotswap.local.declarations import Declared
 from hotswap.store import files, layout, publishing
 from hotswap.training import training
-from tests.integration.operator import flows, given, traffic
+from tests.integration.operator import flows, given
 
 ROOT = Path(__file__).resolve().parents[3]
 MODEL, LABELS = flows.MODEL, flows.LABELS
 PODS = 3
-SERVICE_ACCOUNT = "hotswap-operator"
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+Operator = operators.Operator  # test_crashes names it here
 
 
 @pytest.fixture(scope="session")
@@ -54,32 +44,12 @@ def admin(control_plane: clusters.Cluster) -> Iterator[client.ApiClient]:
 
 @pytest.fixture(scope="session")
 def namespace(admin: client.ApiClient, crds: list[Path]) -> str:
-    name = f"hotswap-{uuid.uuid4().hex[:6]}"
-    client.CoreV1Api(admin).create_namespace({"metadata": {"name": name}})
-    return name
+    return authorizing.create_namespace(admin, f"hotswap-{uuid.uuid4().hex[:6]}")
 
 
 @pytest.fixture(scope="session")
 def cluster(admin: client.ApiClient, namespace: str) -> flows.Cluster:
     return flows.Cluster(admin, namespace)
-
-
-def apply_rbac(admin: client.ApiClient, namespace: str) -> None:
-    """manifests/rbac as kustomize would render it into `namespace`."""
-    rbac = client.RbacAuthorizationV1Api(admin)
-    core = client.CoreV1Api(admin)
-    for name in ("serviceaccount.yaml", "role.yaml", "rolebinding.yaml"):
-        body: dict[str, Any] = yaml.safe_load((ROOT / "manifests/rbac" / name).read_text())
-        body["metadata"]["namespace"] = namespace
-        for subject in body.get("subjects", []):
-            subject["namespace"] = namespace
-        kind = body["kind"]
-        if kind == "ServiceAccount":
-            core.create_namespaced_service_account(namespace, body)
-        elif kind == "Role":
-            rbac.create_namespaced_role(namespace, body)
-        else:
-            rbac.create_namespaced_role_binding(namespace, body)
 
 
 @pytest.fixture(scope="session")
@@ -91,11 +61,9 @@ def operator_kubeconfig(
 ) -> Path:
     """A client certificate for system:serviceaccount:<ns>:hotswap-operator, bound only by
     manifests/rbac (the API server authorizes it exactly as the ServiceAccount)."""
-    apply_rbac(admin, namespace)
-    user = f"system:serviceaccount:{namespace}:{SERVICE_ACCOUNT}"
+    authorizing.apply_rbac(admin, namespace, folder=ROOT / "manifests" / "rbac")
     path = tmp_path_factory.mktemp("operator-identity") / "kubeconfig"
-    groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
-    return kubeconfigs.create_for_user(control_plane, path, user=user, groups=groups)
+    return authorizing.create_operator_kubeconfig(control_plane, namespace, path)
 
 
 @dataclass
@@ -157,95 +125,32 @@ def volume(tmp_path_factory: pytest.TempPathFactory) -> Volume:
     return found
 
 
-@dataclass
-class InferencePod:
-    name: str
-    ip: str
-    port: int
-    admin_port: int
-    process: subprocess.Popen[bytes]
-
-    def status(self) -> dict[str, Any]:
-        return flows.admin_status(self.ip, self.admin_port)
-
-
 @pytest.fixture(scope="session")
 def pods(
     admin: client.ApiClient,
     namespace: str,
     volume: Volume,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[list[InferencePod]]:
+) -> Iterator[list[replicas.Replica]]:
+    """Three replicas on 127.0.0.10-12, registered as pods by the test kubelet."""
     logs = tmp_path_factory.mktemp("pod-logs")
     kubelet = kubelets.Kubelet(client.CoreV1Api(admin), namespace=namespace)
-    started = [start_pod(kubelet, index, volume.root, logs) for index in range(PODS)]
-    yield started
-    for pod in started:
-        pod.process.send_signal(signal.SIGTERM)
-    for pod in started:
-        pod.process.wait(timeout=30)
-    kubelet.close()
-
-
-def start_pod(kubelet: kubelets.Kubelet, index: int, root: Path, logs: Path) -> InferencePod:
-    ip = f"127.0.0.{10 + index}"
-    port, admin_port, metrics_port = (free_port(ip) for _ in range(3))
-    argv = [
-        sys.executable,
-        "-m",
-        "hotswap_inference",
-        f"--model-root={root}",
-        f"--model={MODEL}",
-        f"--host={ip}",
-        f"--port={port}",
-        f"--admin-port={admin_port}",
-        f"--metrics-port={metrics_port}",
-        "--poll-interval=1",
-        "--no-query-log-stdout",
-    ]
-    with (logs / f"pod-{index}.log").open("wb") as log:
-        env = os.environ | {"HOTSWAP_RELOAD_TOKEN": flows.TOKEN}
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-    name = f"inference-{index}"
-    flows.eventually(lambda: _listening(ip, admin_port), timeout=60, what=f"{name} admin port")
-    kubelet.add(name, ip=ip, labels=LABELS, ports={"http": port, "admin": admin_port})
-    annotation = {"metadata": {"annotations": {"hotswap.dev/admin-port": str(admin_port)}}}
-    kubelet.api.patch_namespaced_pod(name, kubelet.namespace, annotation)
-    return InferencePod(name, ip, port, admin_port, process)
-
-
-def _listening(ip: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((ip, port)) == 0
-
-
-class Operator:
-    """The operator subprocess; `kill()` is SIGKILL, `start()` starts a fresh one."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        argv = [sys.executable, "-m", "hotswap_operator", "--verbose"]
-        with self.log.open("ab") as handle:
-            self.process = subprocess.Popen(
-                argv, stdout=handle, stderr=subprocess.STDOUT, env=self.env
-            )
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    started = [
+        replicas.spawn_replica(
+            volume.root, MODEL, name=f"inference-{index}", token=flows.TOKEN, log_dir=logs,
+            host=f"127.0.0.{10 + index}", poll_interval=1,
+        )
+        for index in range(PODS)
+    ]  # fmt: skip
+    try:
+        for pod in started:
+            replicas.wait_listening(pod)
+            registering.register_replica(kubelet, pod, labels=LABELS)
+        yield started
+    finally:
+        for pod in started:
+            replicas.stop_replica(pod, timeout=30)
+        kubelet.close()
 
 
 @pytest.fixture(scope="session")
@@ -253,20 +158,17 @@ def operator(
     operator_kubeconfig: Path,
     namespace: str,
     volume: Volume,
-    pods: list[InferencePod],
+    pods: list[replicas.Replica],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Operator]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "KUBECONFIG": str(operator_kubeconfig),
-        "HOTSWAP_MODEL_ROOT": str(volume.root),
-        "HOTSWAP_RELOAD_TOKEN": flows.TOKEN,
-        "HOTSWAP_NAMESPACE": namespace,
-        "HOTSWAP_OPERATOR_METRICS_HOST": "127.0.0.1",
-        "HOTSWAP_OPERATOR_METRICS_PORT": str(free_port("127.0.0.1")),
-        "HOTSWAP_OPERATOR_TICK_SECONDS": "0.5",
-    }
-    running = Operator(env, tmp_path_factory.mktemp("operator") / "operator.log")
+) -> Iterator[operators.Operator]:
+    env = operators.operator_env(
+        operator_kubeconfig,
+        namespace=namespace,
+        model_root=volume.root,
+        token=flows.TOKEN,
+        metrics_port=replicas.free_port(),
+    )
+    running = operators.Operator(env, tmp_path_factory.mktemp("operator") / "operator.log")
     running.start()
     yield running
     running.stop()
@@ -294,21 +196,31 @@ def binaries_present() -> bool:
 
 @pytest.fixture
 def rollout(
-    cluster: flows.Cluster, registered: Volume, pods: list[InferencePod]
+    cluster: flows.Cluster, registered: Volume, pods: list[replicas.Replica]
 ) -> Iterator[given.Rollout]:
-    """A Canary of the test model, with a bounded load loop running through the whole test."""
+    """A Canary of the test model, with a bounded load loop running through the whole test:
+    one client, round-robin over the pods, each answer checked against routing.json."""
     found = given.Rollout(cluster, registered, pods)
-    load = traffic.Traffic(registered.root, [(pod.ip, pod.port) for pod in pods]).start()
-    yield found
-    load.stop()
+    load = traffic.Load(tuple(pod.target for pod in pods), 20_000, 600.0, threads=1, pause=0.01)
+    declared = Declared(layout.ModelPaths(registered.root, MODEL))
+    with traffic.LiveTraffic(load, declared=declared) as live:
+        yield found
     cluster.delete("canaries", found.name)
     flows.eventually(
         lambda: found.name not in [c["metadata"]["name"] for c in given.list_canaries(cluster)],
         timeout=30,
         what=f"Canary {found.name} deleted (finalizer released by the operator)",
     )
-    print(f"\nload loop: {load.answered} answers by version {load.versions}")
-    load.check()
+    check_load(live.snapshot())
+
+
+def check_load(seen: traffic.Tally) -> None:
+    print(f"\nload loop: {seen.answered} answers by version {dict(seen.by_version())}")
+    assert seen.total > 0, "the load loop sent no request"
+    failures = list(seen.failures.items())[:5]
+    assert not seen.failures, f"expected 0 failed requests of {seen.total}: {failures}"
+    undeclared = list(seen.undeclared.items())[:5]
+    assert not seen.undeclared, f"expected 0 undeclared versions: {undeclared}"
 
 
 @pytest.fixture

@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hotswap.local.replicas import Replica
 from tests.integration.operator import flows
 from tests.integration.operator.flows import LABELS, MODEL
 
 if TYPE_CHECKING:
-    from tests.integration.operator.conftest import InferencePod, Volume
+    from tests.integration.operator.conftest import Volume
 
 
 class Rollout:
     """One Canary of the test model, with Given/When/Then verbs."""
 
-    def __init__(self, cluster: flows.Cluster, volume: Volume, pods: list[InferencePod]) -> None:
+    def __init__(self, cluster: flows.Cluster, volume: Volume, pods: list[Replica]) -> None:
         self.cluster, self.volume, self.pods = cluster, volume, pods
         self.name = f"intent-{uuid.uuid4().hex[:6]}"
 
@@ -64,7 +65,7 @@ class Rollout:
         """(stable, canary, weight) each pod reports on its admin port."""
         found = []
         for pod in self.pods:
-            status = pod.status()
+            status = pod.admin_status()
             canary = (status.get("canary") or {}).get("version")
             found.append(
                 ((status.get("stable") or {}).get("version"), canary, status.get("weight"))
@@ -78,7 +79,7 @@ class Rollout:
 
     def expect_answers_from(self, label: str) -> None:
         for pod in self.pods:
-            code, version, _ = flows.predict(pod.ip, pod.port)
+            code, version, _ = flows.predict(pod.host, pod.port)
             assert (code, version) == (200, self.version_id(label)), f"{pod.name}: {code} {version}"
 
 
@@ -88,7 +89,4 @@ def paused_in(status: dict[str, Any]) -> bool:
 
 
 def list_canaries(cluster: flows.Cluster) -> list[dict[str, Any]]:
-    found = cluster.custom.list_namespaced_custom_object(
-        "hotswap.dev", "v1alpha1", cluster.namespace, "canaries"
-    )
-    return list(found["items"])
+    return cluster.list_objects("canaries")

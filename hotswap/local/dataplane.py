@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotswap.demo import processes, traffic
-from hotswap.demo.progress import Progress
+from hotswap.local import replicas, traffic
+from hotswap.local.progress import Progress
 from hotswap.store import routes, switching, versions
 from hotswap.store.layout import ModelPaths
 from hotswap.training import training
@@ -39,9 +39,9 @@ class Step:
         return f"{self.title}: stable {self.stable}"
 
 
-def run(workdir: Path | None = None, replicas: int = 2) -> int:
+def run(workdir: Path | None = None, count: int = 2) -> int:
     with tempfile.TemporaryDirectory(prefix="hotswap-demo-") as scratch:
-        return _run(Path(workdir or scratch), replicas, Progress())
+        return _run(Path(workdir or scratch), count, Progress())
 
 
 def _run(root: Path, count: int, progress: Progress) -> int:
@@ -50,27 +50,27 @@ def _run(root: Path, count: int, progress: Progress) -> int:
     declare(paths, Step(stable=v1, generation=1))
     (root / "logs").mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    pods: list[processes.Replica] = []
+    pods: list[replicas.Replica] = []
     try:
         for i in range(count):
-            pods.append(processes.spawn_replica(
+            pods.append(replicas.spawn_replica(
                 paths.root, MODEL, name=f"replica-{i}", token=token, log_dir=root / "logs"
             ))  # fmt: skip
         for pod in pods:
-            processes.wait_ready(pod)
+            replicas.wait_ready(pod)
             progress.say(f"{pod.name} serving {v1} on {pod.host}:{pod.port}")
         return _loop(paths, pods, progress, v1)
     finally:
         for pod in pods:
-            processes.stop_replica(pod)
+            replicas.stop_replica(pod)
         progress.say(f"stopped {len(pods)} replicas; logs were in {root / 'logs'}")
 
 
-def _loop(paths: ModelPaths, pods: list[processes.Replica], progress: Progress, v1: str) -> int:
-    loads = [traffic.Load(p.host, p.port, requests=200_000, seconds=120, threads=2) for p in pods]
-    with traffic.LiveTraffic(loads) as live:
+def _loop(paths: ModelPaths, pods: list[replicas.Replica], progress: Progress, v1: str) -> int:
+    load = traffic.Load(tuple(p.target for p in pods), requests=200_000, seconds=120, threads=2)
+    with traffic.LiveTraffic(load) as live:
         progress.say(f"live traffic on {len(pods)} replicas")
-        _observe(live, progress, f"stable {v1}")
+        progress.observe(live, f"stable {v1}", PHASE_SECONDS)
         v2 = train(paths, progress, seed=2)
         for step in (
             Step(stable=v1, canary=v2, weight=20, generation=2, title="canary (sticky)"),
@@ -78,11 +78,10 @@ def _loop(paths: ModelPaths, pods: list[processes.Replica], progress: Progress, 
             Step(stable=v1, generation=4, title="roll back"),
         ):
             converge(paths, pods, progress, step)
-            _observe(live, progress, step.describe())
+            progress.observe(live, step.describe(), PHASE_SECONDS)
     total = live.snapshot()
-    failed = sum(total.failures.values())
-    progress.table(f"all traffic: {total.total} requests, {failed} failed", total.answers)
-    return 1 if failed else 0
+    progress.table(f"all traffic: {total.total} requests, {total.failed} failed", total.answers)
+    return 1 if total.failed else 0
 
 
 def train(paths: ModelPaths, progress: Progress, *, seed: int) -> str:
@@ -106,7 +105,7 @@ def declare(paths: ModelPaths, step: Step) -> None:
 
 
 def converge(
-    paths: ModelPaths, pods: list[processes.Replica], progress: Progress, step: Step
+    paths: ModelPaths, pods: list[replicas.Replica], progress: Progress, step: Step
 ) -> None:
     declare(paths, step)
     started = time.monotonic()
@@ -118,12 +117,3 @@ def converge(
         raise RuntimeError(f"{[p.name for p in pending]} did not converge in {CONVERGE_SECONDS}s")
     seconds = time.monotonic() - started
     progress.say(f"{step.describe()}: all {len(pods)} replicas serve it after {seconds:.2f}s")
-
-
-def _observe(live: traffic.LiveTraffic, progress: Progress, title: str) -> None:
-    before = live.snapshot()
-    time.sleep(PHASE_SECONDS)
-    after = live.snapshot()
-    answers = after.answers - before.answers
-    failed = sum((after.failures - before.failures).values())
-    progress.table(f"{title}: {sum(answers.values())} answers, {failed} failed", answers)

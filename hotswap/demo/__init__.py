@@ -1,1 +1,0 @@
-"""`hotswap demo`: the whole loop on this machine, with a line of progress for each event."""

@@ -1,0 +1,27 @@
+"""Replicas registered as Pods by the test kubelet (`hotswap.cluster.kubelets`), so the operator
+finds them by label as in a cluster and dials their admin port (annotation
+`hotswap.dev/admin-port`: every local replica has its own)."""
+
+from __future__ import annotations
+
+from hotswap.cluster import kubelets
+from hotswap.local import replicas
+
+ADMIN_PORT_ANNOTATION = "hotswap.dev/admin-port"
+
+
+def labels_for(model: str) -> dict[str, str]:
+    """The labels of a model's inference pods, as manifests/base gives them."""
+    return {"app": "hotswap-inference", "hotswap.dev/model": model}
+
+
+def register_replica(
+    kubelet: kubelets.Kubelet, replica: replicas.Replica, *, labels: dict[str, str]
+) -> None:
+    """A Running, Ready Pod named after the replica, at its 127.0.0.x address."""
+    ports = {"http": replica.port, "admin": replica.admin_port}
+    kubelet.add(replica.name, ip=replica.host, labels=labels, ports=ports)
+    annotation = {ADMIN_PORT_ANNOTATION: str(replica.admin_port)}
+    kubelet.api.patch_namespaced_pod(
+        replica.name, kubelet.namespace, {"metadata": {"annotations": annotation}}
+    )

@@ -1,0 +1,27 @@
+"""Train a version onto the local volume and register its ModelVersion, verified by the
+operator: what `hotswap train` then `kubectl apply` do, in one step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotswap.local import objects
+from hotswap.local.environments import Environment
+from hotswap.training import training
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str  # the ModelVersion name, what a Canary's spec.version holds
+    version: str  # the version id, what responses carry in X-Model-Version
+
+
+def train_and_register(env: Environment, *, seed: int) -> Release:
+    result = training.train(env.paths.root, env.paths.model, seed=seed)
+    release = Release(result.manifest["metadata"]["name"], str(result.published.version))
+    accuracy = float(result.metrics.get("accuracy", 0.0))
+    env.say(f"trained {release.version} (accuracy {accuracy:.3f}); published on the volume")
+    env.objects.create("modelversions", result.manifest)
+    objects.wait_for_condition(env.objects, "modelversions", release.name, "Verified", every=0.1)
+    env.say(f"ModelVersion {release.name} created; the operator verified its digest")
+    return release

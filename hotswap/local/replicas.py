@@ -1,0 +1,133 @@
+"""Inference replicas as local processes on loopback: spawn, wait until listening or ready, stop.
+
+One replica is `python -m hotswap_inference` on one 127.0.0.x address with its serving, admin
+and metrics ports; the reload token goes through the environment, never a flag (`ps` shows
+flags).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Replica:
+    name: str
+    host: str
+    port: int
+    admin_port: int
+    metrics_port: int
+    token: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def target(self) -> tuple[str, int]:
+        """(host, serving port): where a client sends requests."""
+        return self.host, self.port
+
+    def admin_status(self) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"http://{self.host}:{self.admin_port}/admin/status",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            body: dict[str, Any] = json.loads(response.read())
+            return body
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def spawn_replica(
+    root: Path,
+    model: str,
+    *,
+    name: str,
+    token: str,
+    log_dir: Path,
+    host: str = "127.0.0.1",
+    ports: tuple[int, int, int] | None = None,
+    poll_interval: float = 0.5,
+) -> Replica:
+    """Start one replica; `ports` (serving, admin, metrics) default to free ones on `host`."""
+    if not host.startswith("127."):
+        raise ValueError(f"replica host {host!r} is not loopback: use a 127.0.0.x address")
+    port, admin, metrics = ports or (free_port(host), free_port(host), free_port(host))
+    command = [
+        sys.executable, "-m", "hotswap_inference",
+        f"--model-root={root}", f"--model={model}", f"--host={host}",
+        f"--port={port}", f"--admin-port={admin}", f"--metrics-port={metrics}",
+        f"--poll-interval={poll_interval}",
+        f"--query-log-file={log_dir / f'{name}.queries.jsonl'}", "--no-query-log-stdout",
+    ]  # fmt: skip
+    log = log_dir / f"{name}.log"
+    with log.open("wb") as out:
+        env = {**os.environ, "HOTSWAP_RELOAD_TOKEN": token}
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    return Replica(name, host, port, admin, metrics, token, process, log)
+
+
+def wait_ready(replica: Replica, timeout: float = 60.0) -> None:
+    """Until /readyz answers 200 (a model is loaded); fails fast if the process exits."""
+    url = f"http://{replica.host}:{replica.port}/readyz"
+    _wait(replica, lambda: _answers_200(url), timeout=timeout, what="ready")
+
+
+def wait_listening(replica: Replica, timeout: float = 60.0) -> None:
+    """Until the admin port accepts connections (the replica may serve no model yet)."""
+    _wait(replica, lambda: is_listening(replica.host, replica.admin_port), timeout, "listening")
+
+
+def _wait(replica: Replica, check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if replica.process.poll() is not None:
+            raise RuntimeError(f"{replica.name} exited: see {replica.log}")
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{replica.name} not {what} after {timeout:.0f}s: see {replica.log}")
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except urllib.error.HTTPError as exc:  # 503 until a model is loaded
+        exc.close()
+    except OSError:
+        pass
+    return False
+
+
+def is_listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def stop_replica(replica: Replica, timeout: float = 15.0) -> None:
+    """SIGTERM (the server drains), then SIGKILL if it does not exit in time."""
+    if replica.process.poll() is None:
+        replica.process.send_signal(signal.SIGTERM)
+        try:
+            replica.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            replica.process.kill()
+            replica.process.wait()
