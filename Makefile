@@ -10,7 +10,7 @@ CACHE ?= $(HOME)/.cache/hotswap
 export HOTSWAP_CACHE := $(CACHE)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup lint test test-unit test-integration test-e2e demo bench control-plane clean
+.PHONY: help setup lint test test-unit test-integration test-e2e demo bench bench-switch control-plane clean
 .PHONY: system-deps images e2e-kind
 
 help: ## list the targets
@@ -48,12 +48,15 @@ test-e2e: setup system-deps control-plane ## e2e tier: the demo flow under load,
 control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go modules
 	bash tools/build-control-plane.sh
 
-demo: setup ## the whole loop locally, with progress
+demo: setup control-plane ## the whole loop on the local control plane, with progress
 	$(VENV)/bin/hotswap demo
 
 bench: setup system-deps ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
 	$(PY) bench/fastpath.py
+
+bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) beside the model load time
+	$(PY) bench/switch.py
 
 system-deps: ## Debian packages the tests run (promtool); skipped when present
 	bash tools/install-system-deps.sh
