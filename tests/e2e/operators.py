@@ -4,6 +4,8 @@ It needs a cluster: a local control plane (`hotswap.cluster`: etcd and kube-apis
 loopback, the project's CRDs applied, built once from Go modules and cached) and the admin
 kubeconfig. It watches one namespace and serves metrics on a free port of 127.0.0.1; the
 process itself is `hotswap.local.operators.Operator`, as the demo and the integration tier run it.
+`given_canary` registers replicas as pods and gives the operator a Canary of their model, so it
+drives the rollout and its Canary gauges have series.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 Given two replicas serving v1, a third started on an empty volume (it loads nothing), the
 operator on a local control plane, a Prometheus server scraping them all every second with
-`monitoring/alerts.rules.yaml` loaded, live traffic, a sticky 20% canary of v2 (declared through
-the store, as `hotswap demo` does) and one refused reload, then: every alert and Grafana
-expression evaluates without error, those about inference return the series the flow should
-produce, after the promotion every replica reports v2 as stable, and once the operator stops
-the operator-down alert's expression returns a series.
+`monitoring/alerts.rules.yaml` loaded, live traffic, a 20% canary of v2 (rolled out by the
+operator through a Canary, held by a pause step) and one refused reload, then: every alert and
+Grafana expression evaluates without error and returns the series the flow should produce (the
+Canary panels read the operator's gauges), after the promotion every replica reports v2 as
+stable, and once the operator stops the operator-down alert's expression returns a series.
 """
 
 from __future__ import annotations
@@ -17,21 +17,17 @@ from hotswap.local import dataplane
 
 from . import expressions, rollouts
 
-NONEMPTY, EMPTY, OPERATOR = "non-empty", "empty", "operator"
-OPERATOR_REASON = (
-    "needs the operator's Canary gauges (hotswap_operator_canary_*), which the operator does "
-    "not export yet (monitoring/README.md); evaluated without error only"
-)
+NONEMPTY, EMPTY = "non-empty", "empty"
 EXPECTED = {
     ("alert", "HotswapNoModelLoaded"): NONEMPTY,  # the replica on an empty volume
     ("alert", "HotswapReloadFailures"): NONEMPTY,  # the refused reload
     ("alert", "HotswapErrorRateHigh"): EMPTY,  # no 5xx in this flow
     ("alert", "HotswapCanaryErrorRateRise"): EMPTY,
     ("alert", "HotswapOperatorDown"): EMPTY,  # the operator is up (see the test after it stops)
-    ("alert", "HotswapCanaryDegraded"): OPERATOR,
-    ("panel", "Canary weight"): OPERATOR,
-    ("panel", "Canary step"): OPERATOR,
-    ("panel", "Canary weight and step over time"): OPERATOR,
+    ("alert", "HotswapCanaryDegraded"): EMPTY,  # Degraded=False (see the condition test)
+    ("panel", "Canary weight"): NONEMPTY,
+    ("panel", "Canary step"): NONEMPTY,
+    ("panel", "Canary weight and step over time"): NONEMPTY,
     ("panel", "Pods serving"): NONEMPTY,
     ("panel", "Requests/s"): NONEMPTY,
     ("panel", "Requests per version and arm"): NONEMPTY,
@@ -68,8 +64,6 @@ def test_prometheus_evaluates_the_expression(
     assert answer.get("status") == "success", f"{expression.expr}: {answer}"
     result = answer["data"]["result"]
     expected = EXPECTED[(expression.kind, expression.name)]
-    if expected == OPERATOR:
-        pytest.skip(OPERATOR_REASON)
     if expected == EMPTY:
         assert result == [], f"{expression.name}: expected no series in this flow, got {result}"
     else:
@@ -94,6 +88,30 @@ def test_loaded_version_per_pod_follows_the_rollout(observed: rollouts.Observed)
     after = rollouts.series_of(observed.promoted, "instance", "version", "arm")
     expected_after = {(instance, observed.canary, "stable") for instance in observed.instances}
     assert after == expected_after, f"after promote: expected {expected_after}, saw {after}"
+
+
+@pytest.mark.parametrize(("panel", "value"), [("Canary weight", "20"), ("Canary step", "1")])
+def test_canary_panels_show_the_paused_step(
+    observed: rollouts.Observed, panel: str, value: str
+) -> None:
+    result = observed.answers[expressions.named(ALL, panel)]["data"]["result"]
+    seen = {(item["metric"].get("canary"), item["value"][1]) for item in result}
+    expected = {(dataplane.MODEL, value)}
+    assert seen == expected, (
+        f"{panel}: expected {expected} (canary, value), Prometheus shows {seen}"
+    )
+
+
+def test_canary_conditions_have_one_series_each_at_their_status(
+    observed: rollouts.Observed,
+) -> None:
+    seen = rollouts.series_of(observed.conditions, "type", "status", "reason")
+    expected = {
+        ("Ready", "False", "RolloutInProgress"),
+        ("Progressing", "True", "Paused"),
+        ("Degraded", "False", "Healthy"),
+    }
+    assert seen == expected, f"expected the paused Canary's conditions {expected}, saw {seen}"
 
 
 def test_pods_serving_counts_the_replicas_with_a_model(observed: rollouts.Observed) -> None:
