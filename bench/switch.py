@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -107,8 +108,9 @@ def confirmed(body: dict[str, Any], *, name: str, generation: int, pods: int) ->
     )
 
 
-def switch(env: Environment, target: releasing.Release, *, pods: int) -> float:
-    """Seconds from the spec.version patch to a watch event showing it confirmed."""
+def switch(env: Environment, target: releasing.Release, *, pods: int) -> tuple[float, float]:
+    """Seconds from the spec.version patch to a watch event showing it confirmed, and to the
+    first one showing the new stable (the operator's status write after signalling the pods)."""
     stream = watch.Watch()  # type: ignore[no-untyped-call]
     started = time.perf_counter()
     patched = env.objects.patch("canaries", CANARY, {"spec": {"version": target.name}})
@@ -119,11 +121,15 @@ def switch(env: Environment, target: releasing.Release, *, pods: int) -> float:
         field_selector=f"metadata.name={CANARY}",
         resource_version=patched["metadata"]["resourceVersion"], timeout_seconds=60,
     )  # fmt: skip
+    switched = None
     for event in events:
-        if confirmed(event["object"], name=target.name, generation=generation, pods=pods):
+        body = event["object"]
+        if switched is None and (body.get("status") or {}).get("stableVersion") == target.name:
+            switched = time.perf_counter() - started
+        if confirmed(body, name=target.name, generation=generation, pods=pods):
             seconds = time.perf_counter() - started
             stream.stop()  # type: ignore[no-untyped-call]
-            return seconds
+            return seconds, switched or seconds
     raise TimeoutError(f"switch to {target.name} on {pods} pods not confirmed within 60s")
 
 
@@ -156,20 +162,58 @@ def run_series(
 ) -> dict[str, Any]:
     """`switches` switches between the pair, starting from pair[0] serving."""
     pods = len(env.pods)
-    confirm, declare = [], []
+    confirm, switched, declare = [], [], []
+    before = scrape_all(env)
     for index in range(switches):
         target = pair[(index + 1) % 2]
         started = time.perf_counter()
-        confirm.append(switch(env, target, pods=pods))
+        seconds, first = switch(env, target, pods=pods)
+        confirm.append(seconds)
+        switched.append(first)
         seen = probe.first(target.version, started)
         if seen is not None:
             declare.append(seen - started)
         time.sleep(0.2)  # the operator's follow-up writes settle between two switches
+    after = scrape_all(env)
     if switches % 2:
         switch(env, pair[0], pods=pods)  # the next series starts from pair[0] too
     line = summary(confirm)
     print(f"  N={pods:>2}: confirmed p50 {line['p50']:.3f}s p99 {line['p99']:.3f}s", flush=True)
-    return {"confirmed_s": line, "declared_s": summary(declare), "raw_confirmed_s": confirm}
+    return {
+        "confirmed_s": line,
+        "declared_s": summary(declare),  # routing.json carries the new stable
+        "stable_in_status_s": summary(switched),  # status write after the pods were signalled
+        "mean_s": {name: mean_of(before[name], after[name]) for name in before},
+        "raw_confirmed_s": confirm,
+    }
+
+
+def scrape(host: str, port: int, metric: str) -> tuple[float, float]:
+    """(sum, count) of a histogram on a /metrics page, over all its label sets."""
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = {"sum": 0.0, "count": 0.0}
+    for line in text.splitlines():
+        for part in found:
+            if line.startswith(f"{metric}_{part}"):
+                found[part] += float(line.rsplit(" ", 1)[1])
+    return found["sum"], found["count"]
+
+
+def scrape_all(env: Environment) -> dict[str, tuple[float, float]]:
+    """Histograms summed: pods' reload durations, the operator's Canary reconcile durations."""
+    reloads = [scrape(p.host, p.metrics_port, "hotswap_inference_reload_duration_seconds")
+               for p in env.pods]  # fmt: skip
+    assert env.operator is not None
+    host, port = env.operator.metrics_target.split(":")
+    reconcile = scrape(host, int(port), "hotswap_operator_reconcile_duration_seconds")
+    total = (sum(s for s, _ in reloads), sum(c for _, c in reloads))
+    return {"pod_reload": total, "operator_reconcile": reconcile}
+
+
+def mean_of(before: tuple[float, float], after: tuple[float, float]) -> dict[str, float]:
+    count = after[1] - before[1]
+    return {"mean": (after[0] - before[0]) / count if count else 0.0, "count": count}
 
 
 def run(workdir: Path, *, counts: list[int], switches: int) -> dict[str, Any]:
@@ -199,14 +243,28 @@ def verdict(figures: dict[str, Any]) -> dict[str, Any]:
     return {"met": p50 <= TARGET_P50 and p99 <= TARGET_P99, "p50": p50, "p99": p99}
 
 
+COLUMNS = ("replicas", "switch p50", "p99", "declared p50", "status p50", "pod reload",
+           "reconcile", "load_version p50", "load+warm p50")  # fmt: skip
+
+
+def row_cells(count: str, row: dict[str, Any], load: dict[str, Any]) -> list[str]:
+    means = row["mean_s"]
+    seconds = [
+        row["confirmed_s"]["p50"], row["confirmed_s"]["p99"], row["declared_s"]["p50"],
+        row["stable_in_status_s"]["p50"], means["pod_reload"]["mean"],
+        means["operator_reconcile"]["mean"], load["load_version"]["p50"],
+        load["load_and_warm"]["p50"],
+    ]  # fmt: skip
+    return [count, *(f"{value:.4f}s" for value in seconds)]
+
+
 def print_table(figures: dict[str, Any], met: dict[str, Any]) -> None:
-    load = figures["model_load_s"]
-    print(f"\n{'replicas':>8} {'switch p50':>11} {'p99':>8} {'declared p50':>13} "
-          f"{'load_version p50':>17} {'load+warm p50':>14}")  # fmt: skip
-    for count, row in figures["switch"].items():
-        print(f"{count:>8} {row['confirmed_s']['p50']:>10.3f}s {row['confirmed_s']['p99']:>7.3f}s "
-              f"{row['declared_s']['p50']:>12.3f}s {load['load_version']['p50']:>16.4f}s "
-              f"{load['load_and_warm']['p50']:>13.4f}s")  # fmt: skip
+    rows = [list(COLUMNS)]
+    rows += [row_cells(n, row, figures["model_load_s"]) for n, row in figures["switch"].items()]
+    for cells in rows:
+        print("  ".join(f"{cell:>{len(head)}}" for cell, head in zip(cells, COLUMNS, strict=True)))
+    print("declared: routing.json written; status: the status write after the pods were signalled;")
+    print("pod reload, reconcile: means of the pods' and the operator's duration histograms")
     target = f"p50 <= {TARGET_P50}s and p99 <= {TARGET_P99}s at N = {TARGET_N}"
     said = {True: "MET", False: "NOT MET", None: "NOT MEASURED"}[met["met"]]
     print(f"target {target}: {said} ({met})")
