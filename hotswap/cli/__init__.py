@@ -17,6 +17,7 @@ from typing import Any
 COMMANDS: dict[str, str] = {
     "train": "training",
     "versions": "training",
+    "gc": "retention",
     "serve": "serving",
     "cluster": "cluster",
     "demo": "demo",

@@ -42,15 +42,20 @@ def collect_garbage(paths: ModelPaths, *, keep: int) -> list[str]:
 
     Returns the removed version ids, oldest first.
     """
-    if keep < 1:
-        raise ValueError("keep must be at least 1: the newest version always stays")
-    protected = protected_versions(paths)
-    registered = [r.version for r in versions.list_versions(paths)]
-    doomed = [v for v in registered[:-keep] if v not in protected]
+    doomed = select_garbage(paths, keep=keep)
     for version in doomed:
         remove_version(paths, version)
     _remove_stale_stages(paths)
     return doomed
+
+
+def select_garbage(paths: ModelPaths, *, keep: int) -> list[str]:
+    """The versions `collect_garbage` would remove, oldest first."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1: the newest version always stays")
+    protected = protected_versions(paths)
+    registered = [r.version for r in versions.list_versions(paths)]
+    return [v for v in registered[:-keep] if v not in protected]
 
 
 def _remove_stale_stages(paths: ModelPaths) -> None:

@@ -76,3 +76,21 @@ def test_removing_the_current_version_is_refused(root: Path, publish: Publish) -
 
 def _record(paths: ModelPaths, version: str) -> versions.VersionRecord:
     return versions.get_version(paths, version)
+
+
+def test_gc_command_keeps_serving_versions_and_reports_what_it_removed(
+    root: Path, publish: Publish, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hotswap.cli import main
+
+    paths = ModelPaths(root, MODEL)
+    ids = [publish().version for _ in range(4)]
+    switching.switch_current(paths, ids[0])
+
+    assert main(["gc", "--model", MODEL, "--keep", "1", "--root", str(root), "--dry-run"]) == 0
+    assert f"would remove 2 version(s) of {MODEL}: {ids[1]} {ids[2]}" in capsys.readouterr().out
+    assert len(versions.list_versions(paths)) == 4
+
+    assert main(["gc", "--model", MODEL, "--keep", "1", "--root", str(root)]) == 0
+    assert [r.version for r in versions.list_versions(paths)] == [ids[0], ids[3]]
+    assert main(["gc", "--model", MODEL, "--keep", "0", "--root", str(root)]) == 2
