@@ -1,8 +1,9 @@
 """The direct computation of a linear-over-TF-IDF (or counts) text pipeline.
 
-For each text: sklearn's own analyzer, a dictionary lookup per token, the tf-idf weighting
-and one gather-and-dot over the few columns the text touches; no validation, no sparse
-matrix. Inputs that are not all strings go to the plain pipeline, errors included.
+For each text: sklearn's own tokens, a dictionary lookup per distinct token, the tf-idf
+weighting in plain Python and one numpy gather-and-dot over the few rows the text touches;
+no validation, no sparse matrix. Inputs that are not all strings go to the plain pipeline,
+errors included.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class LinearTextPredictor:
     def decide(self, text: str) -> list[float]:
         """Decision values of one text: its weights dotted with the columns it touches."""
         indices, values = self.features.weights(text)
-        decisions: NDArray[np.float64] = values @ self.model.weights[indices]
+        rows = self.model.weights.take(indices, axis=0)
+        decisions: NDArray[np.float64] = np.dot(values, rows)
         decisions += self.model.intercepts
         return decisions.tolist()  # type: ignore[no-any-return]
 

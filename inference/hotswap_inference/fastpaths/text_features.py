@@ -1,24 +1,27 @@
 """TF-IDF / count features of one text, read from a fitted CountVectorizer or TfidfVectorizer.
 
-Tokens come from the vectorizer's own `build_analyzer()`, so every analyzer option
+Tokens come from the vectorizer's own pieces: for the word analyzer its `build_preprocessor()`,
+`build_tokenizer()` and `get_stop_words()` with the n-grams joined here (as `_word_ngrams`
+joins them, in C); for any other analyzer its whole `build_analyzer()`. So every option
 (lowercase, token_pattern, ngram_range, stop words, char n-grams, strip_accents, ...) behaves
-exactly as in sklearn; the weighting (binary, sublinear_tf, idf, norm) is redone in numpy.
+as in sklearn. The weighting (binary, sublinear_tf, idf, norm) is redone in plain Python over
+the few terms a text holds: cheaper than numpy calls on arrays of ten values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 
 from hotswap_inference.predictors import Unsupported
 
-Weights = tuple[NDArray[np.intp], NDArray[np.float64]]  # feature indices, their values
+Weights = tuple[list[int], list[float]]  # feature indices, their values
 
 
 @dataclass(frozen=True)
@@ -27,39 +30,31 @@ class TextFeatures:
     vocabulary: dict[str, int]
     binary: bool
     sublinear_tf: bool
-    idf: NDArray[np.float64] | None
+    idf: list[float] | None
     norm: str | None
 
     def weights(self, text: str) -> Weights:
         """Indices and values of the non-zero features of `text`, as sklearn computes them."""
-        counts: dict[int, int] = {}
-        vocabulary = self.vocabulary
-        for token in self.analyze(text):
-            index = vocabulary.get(token)
+        idf, counts = self.idf, Counter(self.analyze(text))
+        indices, values = [], []
+        for index, count in zip(map(self.vocabulary.get, counts), counts.values(), strict=True):
             if index is not None:
-                counts[index] = counts.get(index, 0) + 1
-        indices = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-        values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        return indices, self._weigh(indices, values)
+                indices.append(index)
+                value = 1.0 if count == 1 else self.term_frequency(count)  # 1.0 in every mode
+                values.append(value if idf is None else value * idf[index])
+        return indices, _normalize(values, self.norm)
 
-    def _weigh(self, indices: NDArray[np.intp], values: NDArray[np.float64]) -> NDArray[np.float64]:
+    def term_frequency(self, count: int) -> float:
         if self.binary:
-            values.fill(1.0)
-        if self.sublinear_tf:
-            np.log(values, out=values)
-            values += 1.0
-        if self.idf is not None:
-            values *= self.idf[indices]
-        return _normalize(values, self.norm)
+            return 1.0
+        return math.log(count) + 1.0 if self.sublinear_tf else float(count)
 
 
-def _normalize(values: NDArray[np.float64], norm: str | None) -> NDArray[np.float64]:
-    if norm is None or not values.size:
+def _normalize(values: list[float], norm: str | None) -> list[float]:
+    if norm is None or not values:
         return values
-    total = math.sqrt(values @ values) if norm == "l2" else float(np.abs(values).sum())
-    if total:
-        values /= total
-    return values
+    total = math.sqrt(sum([v * v for v in values])) if norm == "l2" else sum(map(abs, values))
+    return [value / total for value in values] if total else values
 
 
 def read_features(vectorizer: Any, tfidf: Any = None) -> TextFeatures:
@@ -69,13 +64,35 @@ def read_features(vectorizer: Any, tfidf: Any = None) -> TextFeatures:
     if weighting is not None and type(weighting) not in (TfidfVectorizer, TfidfTransformer):
         raise Unsupported(f"{type(weighting).__name__} after a vectorizer")
     return TextFeatures(
-        analyze=vectorizer.build_analyzer(),
+        analyze=build_analyzer(vectorizer),
         vocabulary=dict(vectorizer.vocabulary_),
         binary=bool(vectorizer.binary),
         sublinear_tf=bool(weighting is not None and weighting.sublinear_tf),
         idf=_idf(weighting),
         norm=None if weighting is None else _norm(weighting.norm),
     )
+
+
+def build_analyzer(vectorizer: Any) -> Callable[[str], list[str]]:
+    """Text to tokens: sklearn's own analyzer, or for words its own pieces and joined n-grams."""
+    if vectorizer.analyzer != "word":
+        analyze: Callable[[str], list[str]] = vectorizer.build_analyzer()
+        return analyze
+    preprocess = vectorizer.build_preprocessor()
+    tokenize = vectorizer.build_tokenizer()
+    stop_words: Collection[str] | None = vectorizer.get_stop_words()
+    low, high = vectorizer.ngram_range
+
+    def analyze_words(text: str) -> list[str]:
+        tokens = tokenize(preprocess(text))
+        if stop_words:
+            tokens = [token for token in tokens if token not in stop_words]
+        grams = list(tokens) if low == 1 else []
+        for n in range(max(low, 2), high + 1):
+            grams.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)), strict=False)))
+        return grams
+
+    return analyze_words
 
 
 def _check_vectorizer(vectorizer: Any) -> None:
@@ -88,10 +105,10 @@ def _check_vectorizer(vectorizer: Any) -> None:
         raise Unsupported(f"vectorizer option dtype={dtype.name} (only float64 or integers)")
 
 
-def _idf(weighting: Any) -> NDArray[np.float64] | None:
+def _idf(weighting: Any) -> list[float] | None:
     if weighting is None or not weighting.use_idf:
         return None
-    return np.array(weighting.idf_, dtype=np.float64, copy=True)
+    return [float(value) for value in weighting.idf_]  # a copy, as Python floats
 
 
 def _norm(norm: Any) -> str | None:
