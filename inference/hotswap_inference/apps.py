@@ -15,14 +15,21 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from hotswap_inference import administering, dashboards, endpoints, inferring, watching
+from hotswap_inference import (
+    administering,
+    dashboards,
+    endpoints,
+    exchanges,
+    inferring,
+    watching,
+)
 from hotswap_inference.errors import EXCEPTION_HANDLERS
 from hotswap_inference.services import Service
 from hotswap_inference.settings import Settings
 
 SERVING_ROUTES = [  # the two prediction routes first: routes are matched in order
-    Route("/predict", endpoints.predict, methods=["POST"]),
-    Route("/v2/models/{name}/infer", inferring.infer, methods=["POST"]),
+    Route("/predict", exchanges.Endpoint(endpoints.predict), methods=["POST"]),
+    Route("/v2/models/{name}/infer", exchanges.Endpoint(inferring.infer), methods=["POST"]),
     Route("/feedback", endpoints.feedback, methods=["POST"]),
     Route("/healthz", endpoints.healthz),
     Route("/readyz", endpoints.readyz),

@@ -1,7 +1,9 @@
 """The serving endpoints on port 8000: predict, feedback, health and readiness.
 
 Endpoints are async: a verified fast path answers on the event loop, sklearn in the threadpool
-(`predicting`).
+(`predicting`). `predict` (and V2 `infer`) take an `Exchange` and write their answer to `send`
+(`exchanges`: no Starlette Request or Response on the hot path); the rest are Starlette
+endpoints.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Send
 
-from hotswap_inference import feedbacks, inputs
+from hotswap_inference import exchanges, feedbacks, inputs
 from hotswap_inference.errors import ARM_HEADER, VERSION_HEADER, ServiceError
+from hotswap_inference.exchanges import Exchange
 from hotswap_inference.predictors import Predictions
 from hotswap_inference.services import Call, Service
 
@@ -23,22 +27,25 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def call_headers(call: Call) -> dict[str, str]:
-    return {
-        VERSION_HEADER: call.served.version,
-        ARM_HEADER: call.arm,
-        "X-Request-Id": call.request_id,
-    }
+def call_headers(call: Call) -> list[tuple[bytes, bytes]]:
+    """Version, arm and request id, as raw ASGI headers (lower-case names, latin-1)."""
+    return [
+        (b"x-model-version", call.served.version.encode("latin-1")),
+        (b"x-model-arm", call.arm.encode("latin-1")),
+        (b"x-request-id", call.request_id.encode("latin-1")),
+    ]
 
 
 async def run_call(
-    request: Request, parse: Callable[[Call, Any], list[Any]]
+    exchange: Exchange, parse: Callable[[Call, Any], list[Any]]
 ) -> tuple[Call, Predictions]:
     """Route, read and check the body, predict; count a failure by its code."""
-    service = service_of(request)
-    call = service.route(request)
+    service = exchange.service
+    call = service.route(exchange)
     try:
-        body = await inputs.read_json(request, service.settings.limits)
+        body = await inputs.receive_json(
+            exchange.headers, exchange.receive, service.settings.limits
+        )
         items = parse(call, body)
         predictions = await service.answer(call, items)
     except ServiceError as exc:
@@ -47,8 +54,8 @@ async def run_call(
     return call, predictions
 
 
-async def predict(request: Request) -> Response:
-    limits = service_of(request).settings.limits
+async def predict(exchange: Exchange, send: Send) -> None:
+    limits = exchange.service.settings.limits
     batch = False
 
     def parse(call: Call, body: Any) -> list[Any]:
@@ -56,7 +63,7 @@ async def predict(request: Request) -> Response:
         items, batch = inputs.parse_predict(body, call.served.inputs, limits)
         return items
 
-    call, predictions = await run_call(request, parse)
+    call, predictions = await run_call(exchange, parse)
     answers = [
         {"label": label, "confidence": confidence}
         for label, confidence in zip(predictions.labels, predictions.confidences, strict=True)
@@ -67,7 +74,7 @@ async def predict(request: Request) -> Response:
         "request_id": call.request_id,
     }
     body |= {"predictions": answers} if batch else answers[0]
-    return JSONResponse(body, headers=call_headers(call))
+    await exchanges.send_json(send, body, call_headers(call))
 
 
 async def feedback(request: Request) -> Response:

@@ -72,8 +72,12 @@ class Guard:
         self.keys = keys
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
 
+    @property
+    def enabled(self) -> bool:
+        return bool(self.keys) or self.buckets is not None
+
     def check(self, request: Request) -> None:
-        if not self.keys and self.buckets is None:
+        if not self.enabled:
             return  # both guards off: nothing to read
         presented = presented_key(request)
         if self.keys:

@@ -6,14 +6,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Send
 
-from hotswap_inference import endpoints, tensors
+from hotswap_inference import endpoints, exchanges, tensors
 from hotswap_inference.errors import NotFound
+from hotswap_inference.exchanges import Exchange
 from hotswap_inference.services import Call, Service
 
 
-def check_name(request: Request, service: Service) -> None:
-    name = request.path_params["name"]
+def check_name(name: str, service: Service) -> None:
     if name != service.model:
         raise NotFound(f"model {name!r} is not served here: this server serves {service.model!r}")
 
@@ -29,7 +30,7 @@ async def ready(request: Request) -> Response:
 
 async def model_ready(request: Request) -> Response:
     service = endpoints.service_of(request)
-    check_name(request, service)
+    check_name(request.path_params["name"], service)
     ready = service.reloader.state is not None
     return JSONResponse({"name": service.model, "ready": ready}, 200 if ready else 503)
 
@@ -37,16 +38,16 @@ async def model_ready(request: Request) -> Response:
 async def model_metadata(request: Request) -> Response:
     service = endpoints.service_of(request)
     service.guard.check(request)
-    check_name(request, service)
+    check_name(request.path_params["name"], service)
     state = service.require_state()
     stable = state.serving("stable")
     body = tensors.describe_model(service.model, sorted(state.served), stable.inputs)
     return JSONResponse(body)
 
 
-async def infer(request: Request) -> Response:
-    service = endpoints.service_of(request)
-    check_name(request, service)
+async def infer(exchange: Exchange, send: Send) -> None:
+    service = exchange.service
+    check_name(exchange.scope["path_params"]["name"], service)
     limits = service.settings.limits
     request_id: Any = None
 
@@ -55,7 +56,7 @@ async def infer(request: Request) -> Response:
         request_id = body.get("id") if isinstance(body, dict) else None
         return tensors.parse_infer(body, call.served.inputs, limits)
 
-    call, predictions = await endpoints.run_call(request, parse)
+    call, predictions = await endpoints.run_call(exchange, parse)
     answer = {
         "model_name": service.model,
         "model_version": call.served.version,
@@ -63,7 +64,7 @@ async def infer(request: Request) -> Response:
         "parameters": {"arm": call.arm, "request_id": call.request_id},
         "outputs": tensors.build_outputs(predictions),
     }
-    return JSONResponse(answer, headers=endpoints.call_headers(call))
+    await exchanges.send_json(send, answer, endpoints.call_headers(call))
 
 
 async def server_metadata(request: Request) -> Response:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from hotswap_inference import (
     feedbacks,
@@ -23,6 +22,7 @@ from hotswap_inference import (
     states,
 )
 from hotswap_inference.errors import NotReady, ServiceError
+from hotswap_inference.exchanges import Exchange
 from hotswap_inference.metrics import ArmSeries, Metrics
 from hotswap_inference.predictors import Predictions
 from hotswap_inference.settings import Settings
@@ -77,17 +77,19 @@ class Service:
             raise NotReady(f"model {self.model!r} is not loaded yet: retry shortly")
         return state
 
-    def route(self, request: Request) -> Call:
+    def route(self, exchange: Exchange) -> Call:
         """Guard, pick the arm and mark the request as routed (so errors carry the headers)."""
-        self.guard.check(request)
+        if self.guard.enabled:
+            self.guard.check(exchange.request())
         state = self.require_state()
-        key = request.headers.get(state.routing.sticky_header)
+        key = exchange.headers.get(state.routing.sticky_header.lower())
         arm = splitting.choose_arm(self.model, key, weight=state.routing.weight)
         served = state.serving(arm)
-        request.state.routed = (served.version, arm)
+        exchange.mark_routed(served.version, arm)
         series = self.metrics.arm_series(self.model, served.version, arm)
         series.assigned.inc()
-        return Call(state, arm, served, request_id_of(request), time.perf_counter(), series)
+        request_id = request_id_of(exchange.headers)
+        return Call(state, arm, served, request_id, time.perf_counter(), series)
 
     async def answer(self, call: Call, items: list[Any]) -> Predictions:
         """A fast path's own answer inline on the loop; anything sklearn in the threadpool."""
@@ -164,9 +166,9 @@ def run_model(predict: Callable[[list[Any]], T], items: list[Any]) -> T:
         raise PredictionFailed(f"the model failed to predict: {type(exc).__name__}") from exc
 
 
-def request_id_of(request: Request) -> str:
+def request_id_of(headers: Mapping[str, str]) -> str:
     """The caller's X-Request-Id when it is sane (<= 128 printable chars), else a new one."""
-    given = request.headers.get(REQUEST_ID_HEADER, "")
+    given = headers.get(REQUEST_ID_HEADER, "")
     if 0 < len(given) <= 128 and given.isprintable():
         return given
     return secrets.token_hex(16)  # as random as uuid4().hex, at a third of its cost

@@ -1,0 +1,79 @@
+"""One prediction request as plain ASGI: headers read once, body read, the answer sent.
+
+The two prediction routes (`/predict`, V2 infer) are ASGI apps, not Starlette endpoints: no
+`Request` or `JSONResponse` per call and no header scan per lookup (Starlette's raises and
+catches a KeyError for every header that is absent). The bytes on the wire are the same as a
+`JSONResponse`'s. Errors still raise `ServiceError`; Starlette's exception middleware turns
+them into the same responses as on every other route (`errors.handle_service_error`), with
+the routed version and arm read from the request's state (`mark_routed`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from hotswap_inference.services import Service
+
+JSON_TYPE = (b"content-type", b"application/json")
+# what JSONResponse.render writes, without building an encoder per response
+ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+class Exchange:
+    """The scope, receive channel and headers (lower-case names, first value) of one request."""
+
+    __slots__ = ("headers", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.headers = header_map(scope["headers"])
+
+    @property
+    def service(self) -> Service:
+        service: Service = self.scope["app"].state.service
+        return service
+
+    def request(self) -> Request:
+        """A Starlette request over the same scope, for code that wants one (the guards)."""
+        return Request(self.scope, self.receive)
+
+    def mark_routed(self, version: str, arm: str) -> None:
+        """Record the routed version and arm where the error handler reads them."""
+        self.scope.setdefault("state", {})["routed"] = (version, arm)
+
+
+def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers by name; the first of repeated names wins, as `Headers.get` answers."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+    return headers
+
+
+async def send_json(send: Send, content: Any, headers: list[tuple[bytes, bytes]]) -> None:
+    """A 200 JSON answer, byte for byte what `JSONResponse(content, headers=...)` sends."""
+    body = ENCODER.encode(content).encode("utf-8")
+    length = (b"content-length", str(len(body)).encode("latin-1"))
+    start = {"type": "http.response.start", "status": 200, "headers": [*headers, length, JSON_TYPE]}
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
+Handler = Callable[[Exchange, Send], Awaitable[None]]
+
+
+class Endpoint:
+    """A Starlette route target (an ASGI app, so no Request is built) calling `handler`."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handler(Exchange(scope, receive), send)
