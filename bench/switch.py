@@ -133,15 +133,6 @@ def switch(env: Environment, target: releasing.Release, *, pods: int) -> tuple[f
     raise TimeoutError(f"switch to {target.name} on {pods} pods not confirmed within 60s")
 
 
-def canary_body(version: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{objects.GROUP}/{objects.VERSION}",
-        "kind": "Canary",
-        "metadata": {"name": CANARY},
-        "spec": {"model": MODEL, "version": version, "selector": {"matchLabels": labels}},
-    }
-
-
 def wait_converged(env: Environment, name: str) -> None:
     def there(body: dict[str, Any]) -> bool:
         generation = int(body["metadata"]["generation"])
@@ -223,7 +214,9 @@ def run(workdir: Path, *, counts: list[int], switches: int) -> dict[str, Any]:
             releasing.train_and_register(env, seed=2),
         )
         loads = measure_loads(env, pair[0].version)
-        env.objects.create("canaries", canary_body(pair[0].name, env.labels))
+        first = pair[0].name
+        body = objects.canary_manifest(CANARY, model=MODEL, version=first, labels=env.labels)
+        env.objects.create("canaries", body)
         probe = RoutingProbe(env)
         probe.thread.start()
         series = {}

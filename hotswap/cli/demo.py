@@ -30,7 +30,17 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    signal.signal(signal.SIGTERM, _exit_cleanly)  # stop what was started, as on Ctrl-C
+    """Ctrl-C (even where the shell had it ignored) and SIGTERM stop what was started first."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("hotswap demo: interrupted; everything it started is stopped", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
     if not args.cluster:
         from hotswap.local import dataplane
 

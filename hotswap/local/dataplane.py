@@ -81,6 +81,8 @@ def _loop(paths: ModelPaths, pods: list[replicas.Replica], progress: Progress, v
             progress.observe(live, step.describe(), PHASE_SECONDS)
     total = live.snapshot()
     progress.table(f"all traffic: {total.total} requests, {total.failed} failed", total.answers)
+    for reason, count in total.failures.most_common(5):
+        progress.say(f"  failed {count}x: {reason}")
     return 1 if total.failed else 0
 
 

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hotswap.local import environments, objects, releasing, traffic, watching
+from hotswap.cli import rollouts
+from hotswap.local import environments, objects, releasing, tallies, traffic, watching
 from hotswap.local.declarations import Declared
 from hotswap.local.environments import Environment
 from hotswap.local.progress import Progress
@@ -51,7 +52,8 @@ def run(workdir: Path | None = None, *, count: int = 3) -> int:
 
 def play(env: Environment, progress: Progress) -> int:
     v1 = releasing.train_and_register(env, seed=1)
-    env.objects.create("canaries", canary_body(v1.name, env.labels))
+    body = objects.canary_manifest(CANARY, model=MODEL, version=v1.name, labels=env.labels)
+    env.objects.create("canaries", body)
     progress.say(f"Canary {CANARY} created: {v1.name}, strategy Immediate")
     with watching.Watcher(env.objects, CANARY, progress.say):
         wait_ready(env, v1.name)
@@ -87,15 +89,6 @@ def roll_out(
     progress.observe(live, f"rolled back: stable {v1.version}", OBSERVE_SECONDS)
 
 
-def canary_body(version: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{objects.GROUP}/{objects.VERSION}",
-        "kind": "Canary",
-        "metadata": {"name": CANARY},
-        "spec": {"model": MODEL, "version": version, "selector": {"matchLabels": labels}},
-    }
-
-
 def wait_ready(env: Environment, version: str) -> dict[str, Any]:
     def ready_on(status: dict[str, Any]) -> bool:
         ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
@@ -116,8 +109,6 @@ def wait_step(env: Environment, *, weight: int, step: int) -> dict[str, Any]:
 
 def cli(env: Environment, progress: Progress, command: str) -> None:
     """`hotswap promote|rollback intent -n hotswap-demo`, run in this process as the admin."""
-    from hotswap.cli import rollouts
-
     args = argparse.Namespace(canary=CANARY, namespace=NAMESPACE, version=None)
     run = {"promote": rollouts.run_promote, "rollback": rollouts.run_rollback}[command]
     out = io.StringIO()
@@ -139,7 +130,7 @@ def kubeconfig(env: Environment) -> Iterator[None]:
             os.environ["KUBECONFIG"] = before
 
 
-def report(progress: Progress, total: traffic.Tally) -> int:
+def report(progress: Progress, total: tallies.Tally) -> int:
     undeclared = sum(total.undeclared.values())
     title = f"all traffic: {total.total} requests, {total.failed} failed, {undeclared} undeclared"
     progress.table(title, total.answers)

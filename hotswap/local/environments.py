@@ -130,9 +130,8 @@ def start_operator(env: Environment, namespace: str) -> operators.Operator:
         log=env.logs / "operator.log",
     )  # fmt: skip
     user = authorizing.service_account_user(namespace)
-    port = operator.env["HOTSWAP_OPERATOR_METRICS_PORT"]
-    say_pid = operator.process.pid if operator.process else "?"
-    env.say(f"operator started (pid {say_pid}) as {user}; metrics on 127.0.0.1:{port}")
+    pid = operator.process.pid if operator.process else None
+    env.say(f"operator started (pid {pid}) as {user}; metrics on {operator.metrics_target}")
     return operator
 
 

@@ -49,6 +49,19 @@ class Namespace:
         return [(str(e.type), str(e.reason), str(e.message)) for e in found.items]
 
 
+def canary_manifest(
+    name: str, *, model: str, version: str, labels: dict[str, str], **spec: Any
+) -> dict[str, Any]:
+    """A Canary of `model` at ModelVersion `version`, selecting pods by `labels`."""
+    selector = {"matchLabels": labels}
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Canary",
+        "metadata": {"name": name},
+        "spec": {"model": model, "version": version, "selector": selector} | spec,
+    }
+
+
 class NotYet(TimeoutError):
     """A wait ran out; the message names what was expected and what was last seen."""
 

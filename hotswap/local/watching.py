@@ -1,7 +1,8 @@
 """A line of progress for each transition of one Canary: its conditions (Progressing, Ready,
 Degraded) and where traffic stands (stable, canary, weight, step, pods converged).
 
-The Canary is read every 0.1 s in a background thread; only changes are printed.
+A watch on the Canary (in a background thread) delivers each status write; only changes are
+printed.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes import client
+from kubernetes import client, watch
 from urllib3.exceptions import HTTPError
 
 from hotswap.local import objects
+from hotswap.local.objects import GROUP, VERSION
 
-EVERY_SECONDS = 0.1
+WATCH_SECONDS = 1  # each watch request ends after this; the next resumes where it stopped
+RETRY_SECONDS = 0.2
 
 
 def describe_conditions(status: dict[str, Any]) -> dict[str, str]:
@@ -37,12 +40,14 @@ def describe_traffic(status: dict[str, Any]) -> str:
 
 
 class Watcher:
-    """Prints the transitions of Canary `name` until the `with` block ends."""
+    """Prints the transitions of Canary `name` until the `with` block ends: every status the
+    operator writes arrives as a watch event, so short-lived states are printed too."""
 
     def __init__(self, found: objects.Namespace, name: str, say: Callable[[str], None]) -> None:
         self.objects, self.name, self.say = found, name, say
         self.stop = threading.Event()
         self.seen: dict[str, str] = {}
+        self.stream = watch.Watch()  # type: ignore[no-untyped-call]
         self.thread = threading.Thread(target=self._run, name=f"watch-{name}", daemon=True)
 
     def __enter__(self) -> Watcher:
@@ -51,14 +56,37 @@ class Watcher:
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
+        self.stream.stop()  # type: ignore[no-untyped-call]
         self.thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self.stop.wait(EVERY_SECONDS):
+        version = None
+        while not self.stop.is_set():
             try:
-                self.look(self.objects.get("canaries", self.name).get("status") or {})
-            except (client.ApiException, HTTPError, OSError):
-                continue  # not created yet, or the server is going away: look again
+                version = self._follow(version)
+            except (client.ApiException, HTTPError, OSError, ValueError):
+                version = None  # expired or the server is going away: list again
+                self.stop.wait(RETRY_SECONDS)
+
+    def _follow(self, version: str | None) -> str:
+        """Watch from `version` (after a list when None) for a while; the version reached."""
+        custom, where = self.objects.custom, (GROUP, VERSION, self.objects.namespace, "canaries")
+        selector = f"metadata.name={self.name}"
+        if version is None:
+            listed: Any = custom.list_namespaced_custom_object(*where, field_selector=selector)
+            for item in listed["items"]:
+                self.look(item.get("status") or {})
+            version = str(listed["metadata"]["resourceVersion"])
+        events = self.stream.stream(  # type: ignore[no-untyped-call]
+            custom.list_namespaced_custom_object, *where, field_selector=selector,
+            resource_version=version, timeout_seconds=WATCH_SECONDS,
+        )  # fmt: skip
+        for event in events:
+            if event["type"] == "ERROR":
+                raise ValueError(f"watch error: {event['object']}")
+            self.look(event["object"].get("status") or {})
+            version = str(event["object"]["metadata"]["resourceVersion"])
+        return version
 
     def look(self, status: dict[str, Any]) -> None:
         lines = describe_conditions(status)

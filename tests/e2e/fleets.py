@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotswap.local import dataplane, replicas, traffic
+from hotswap.local import dataplane, replicas, tallies, traffic
 from hotswap.local.progress import Progress
 from hotswap.store.layout import ModelPaths
 
@@ -60,7 +60,7 @@ def serving(workdir: Path, *, count: int) -> Iterator[Fleet]:
             replicas.stop_replica(pod)
 
 
-def send_traffic(fleet: Fleet, *, requests: int, seconds: float = 30.0) -> traffic.Tally:
+def send_traffic(fleet: Fleet, *, requests: int, seconds: float = 30.0) -> tallies.Tally:
     """Bounded load round-robin over every replica; the tally of all answers."""
     return traffic.send_traffic(fleet.load(requests=requests, seconds=seconds))
 

@@ -3,12 +3,14 @@
 What the user sees: exit 0; a progress line for each event (control plane, RBAC, operator,
 replicas as pods, both versions trained and verified, each step's weight, the pause, promote,
 rollback); requests per version and arm at each stage; 0 failed requests; and afterwards
-nothing of it runs: no process it started, no port it printed still open.
+nothing of it runs: no process it started, no port it printed still open; the same after
+Ctrl-C in the middle of it.
 """
 
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -108,6 +110,32 @@ def test_everything_is_stopped_afterwards(demo: tuple[Path, str]) -> None:
     assert left == [], f"expected no process of {workdir} left, found pids {left}"
     open_ports = [p for p in printed_ports(output) if listening(*p)]
     assert open_ports == [], f"expected every printed port closed, still open: {open_ports}"
+
+
+def test_ctrl_c_stops_everything_it_started(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "hotswap", "demo", "--workdir", str(tmp_path)]
+    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    assert demo.stdout is not None
+    for line in demo.stdout:  # bounded by the demo itself and pytest's timeout
+        seen.append(line)
+        if "live traffic" in line:
+            demo.send_signal(signal.SIGINT)
+            break
+    out, _ = demo.communicate(timeout=120)
+    output = "".join(seen) + out
+    assert demo.returncode == 130, (
+        f"expected exit 130 after Ctrl-C, got {demo.returncode}:\n{output}"
+    )
+    for line in (
+        "operator stopped",
+        "stopped 3 replicas",
+        "control plane down",
+        "interrupted; everything it started is stopped",
+    ):
+        assert line in output, f"expected {line!r} after Ctrl-C; the demo printed:\n{output}"
+    left = [pid for pid, text in processes() if str(tmp_path) in text]
+    assert left == [], f"expected no process of {tmp_path} left, found pids {left}"
 
 
 def processes() -> list[tuple[int, str]]:

@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client, config
 
 from hotswap.cluster import applying, building, clusters, kubelets
-from hotswap.local import authorizing, operators, registering, replicas, traffic
+from hotswap.local import authorizing, operators, registering, replicas, tallies, traffic
 from hotswap.local.declarations import Declared
 from hotswap.store import files, layout, publishing
 from hotswap.training import training
@@ -214,7 +214,7 @@ def rollout(
     check_load(live.snapshot())
 
 
-def check_load(seen: traffic.Tally) -> None:
+def check_load(seen: tallies.Tally) -> None:
     print(f"\nload loop: {seen.answered} answers by version {dict(seen.by_version())}")
     assert seen.total > 0, "the load loop sent no request"
     failures = list(seen.failures.items())[:5]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hotswap.local import objects
 from hotswap.local.replicas import Replica
 from tests.integration.operator import flows
 from tests.integration.operator.flows import LABELS, MODEL
@@ -29,13 +30,9 @@ class Rollout:
         return str(found["spec"]["version"])
 
     def create(self, label: str, **spec: Any) -> None:
-        body = {
-            "apiVersion": "hotswap.dev/v1alpha1",
-            "kind": "Canary",
-            "metadata": {"name": self.name},
-            "spec": {"model": MODEL, "version": self.mv(label), "selector": {"matchLabels": LABELS}}
-            | spec,
-        }
+        body = objects.canary_manifest(
+            self.name, model=MODEL, version=self.mv(label), labels=LABELS, **spec
+        )
         self.cluster.create("canaries", body)
 
     def deploy(self, label: str, **spec: Any) -> None:
