@@ -11,7 +11,9 @@ the routed version and arm read from the request's state (`mark_routed`).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -59,11 +61,27 @@ def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 async def send_json(send: Send, content: Any, headers: list[tuple[bytes, bytes]]) -> None:
     """A 200 JSON answer, byte for byte what `JSONResponse(content, headers=...)` sends."""
-    body = ENCODER.encode(content).encode("utf-8")
+    await send_body(send, ENCODER.encode(content).encode("utf-8"), headers)
+
+
+async def send_body(send: Send, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    """A 200 answer of JSON `body` with JSONResponse's headers after `headers`."""
     length = (b"content-length", str(len(body)).encode("latin-1"))
     start = {"type": "http.response.start", "status": 200, "headers": [*headers, length, JSON_TYPE]}
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+def json_text(text: str) -> str:
+    """A JSON string as JSONResponse writes it (non-ASCII kept, json's own C encoder)."""
+    return encode_basestring(text)
+
+
+def json_float(value: float) -> str:
+    """A float as JSONResponse writes it; NaN and infinity raise, as `allow_nan=False` does."""
+    if not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    return float.__repr__(value)
 
 
 Handler = Callable[[Exchange, Send], Awaitable[None]]

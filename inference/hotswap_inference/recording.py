@@ -98,14 +98,14 @@ def query_lines(
     ts = CLOCK.now()
     start = f'{{"request_id":{quote(request_id)},{head},"latency_ms":{number(latency * 1000)}'
     tail = ',"shadow":true}\n' if shadow else "}\n"
-    batch = len(predictions.labels) > 1
+    labels, confidences = predictions.labels, predictions.confidences
+    if len(labels) == 1:  # the common case, without the generator and join
+        confidence = number(confidences[0], 6)
+        return f'{start},"label":{quote(labels[0])},"confidence":{confidence},"ts":"{ts}"{tail}'
     return "".join(
         f'{start},"label":{quote(label)},"confidence":{number(confidence, 6)},"ts":"{ts}"'
-        + (f',"index":{i}' if batch else "")
-        + tail
-        for i, (label, confidence) in enumerate(
-            zip(predictions.labels, predictions.confidences, strict=True)
-        )
+        f',"index":{i}{tail}'
+        for i, (label, confidence) in enumerate(zip(labels, confidences, strict=True))
     )
 
 
