@@ -14,6 +14,9 @@ figures, the server's CPU time per request (all its threads, from /proc) is reco
 far less than req/s when neighbours share the machine. The load average is recorded too.
 Prints side-by-side ratios; writes bench/results/fastpath-<timestamp>.json.
 Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--rounds 2] [--connections 64]`.
+`--in-process N` instead drives the text app's ASGI callable N times without sockets and
+prints its CPU time per request: the steady measure to iterate with on shared cores (run it
+under `valgrind --tool=callgrind` at two values of N for instructions per request).
 """
 
 from __future__ import annotations
@@ -286,17 +289,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="measurements per server")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=18300, help="first of three loopback ports")
+    parser.add_argument("--in-process", type=int, metavar="N", help="N in-process requests")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve_minimal(args.serve, args.root, args.port)
         return 0
+    if args.in_process is not None:
+        return in_process(args.in_process)
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
     if missing:
         print(f"bench/fastpath.py needs {missing}: install with `apt-get install -y wrk`")
         return 2
     return run_all(args)
+
+
+def in_process(count: int) -> int:
+    """CPU time per /predict of the real text app (split, metrics, query log), no sockets."""
+    import asyncio
+
+    from hotswap_inference import apps
+    from hotswap_inference.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
+        root = Path(folder) / "models"
+        texts = prepare_models(root)["texts"]
+        log = Path(folder) / "queries.jsonl"
+        settings = Settings(model_root=root, query_log_stdout=False, query_log_file=log)
+        app = apps.create_app(settings)
+        app.state.service.reloader.poll()
+        bodies = [json.dumps({"input": text}).encode() for text in texts]
+        loop = asyncio.new_event_loop()
+        loop.run_until_complete(_drive(app, bodies, 200))  # warm-up
+        started = time.process_time()
+        loop.run_until_complete(_drive(app, bodies, count))
+        cpu = time.process_time() - started
+        app.state.service.querylog.close()
+    print(f"in-process: {count} requests, {cpu * 1e6 / max(count, 1):.1f} us CPU per request")
+    return 0
+
+
+async def _drive(app: Any, bodies: list[bytes], count: int) -> None:
+    """`count` POST /predict calls through the ASGI interface, as uvicorn would make them."""
+    for i in range(count):
+        body = bodies[i % len(bodies)]
+        headers = [(b"host", HOST.encode()), (b"content-type", b"application/json")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1"}
+        scope |= {"method": "POST", "scheme": "http", "path": "/predict", "query_string": b""}
+        scope |= {"raw_path": b"/predict", "root_path": "", "headers": headers}
+        scope |= {"client": (HOST, 50000), "server": (HOST, 8000)}
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive(messages: list[Any] = messages) -> Any:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            if message.get("status", 200) != 200:
+                raise RuntimeError(f"in-process request answered {message['status']}")
+
+        await app(scope, receive, send)
 
 
 def run_all(args: argparse.Namespace) -> int:
