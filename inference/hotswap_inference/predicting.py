@@ -15,7 +15,7 @@ from typing import Any
 from hotswap_inference.states import Served
 
 SKLEARN = "sklearn"
-MAX_INLINE_ITEMS = 8  # a forest row costs ~50 us, a short text ~30 us
+MAX_INLINE_ITEMS = 8  # a forest row costs ~50 us, a short text ~15-20 us
 MAX_INLINE_CHARS = 2_000  # text costs ~0.1 us per character (the analyzer)
 
 
