@@ -375,12 +375,13 @@ def run_all(args: argparse.Namespace) -> int:
 
 
 def server_stack() -> str:
-    """The event loop and HTTP parser uvicorn picks ("auto") for every server here."""
+    """The event loop and HTTP parser of the servers here: baselines take uvicorn's "auto"
+    choice, the Hotswap app always runs on asyncio (hotswap_inference.running)."""
     import importlib.util
 
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
-    return f"uvicorn on {loop} + {http}"
+    return f"baselines on {loop} + {http}, the app on asyncio + {http}"
 
 
 def report(

@@ -43,8 +43,16 @@ def build_servers(settings: Settings, *, registry: CollectorRegistry | None = No
 def make_server(
     app: ASGIApp, host: str, port: int, *, lifespan: Literal["on", "off"] = "off"
 ) -> Server:
+    # asyncio, not uvloop: libuv accepts one connection per loop pass, so under load new
+    # connections waited up to ~400 ms for their first answer (docs/fastpath.md).
     config = uvicorn.Config(
-        app, host=host, port=port, lifespan=lifespan, access_log=False, log_level="warning"
+        app,
+        host=host,
+        port=port,
+        lifespan=lifespan,
+        access_log=False,
+        log_level="warning",
+        loop="asyncio",
     )
     return Server(config)
 
@@ -73,7 +81,7 @@ async def serve_until_signal(servers: Sequence[Server]) -> None:
 
 def run(settings: Settings) -> int:
     servers = build_servers(settings)
-    # uvicorn's own choice of loop: uvloop when installed (the `inference` extra), else asyncio
+    # the loop make_server chose (asyncio: see the comment there)
     with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
         runner.run(serve_until_signal(servers))
     return 0
