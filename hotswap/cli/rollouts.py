@@ -85,16 +85,13 @@ def set_version(args: argparse.Namespace, version: str | None) -> int:
     canary = get_canary(api, namespace, args.canary)
     target = resolve_version(api, namespace, canary, version or previous_version(canary))
     patch = {"spec": {"version": target}}
-    call(
-        f"Canary {args.canary}",
-        api.patch_namespaced_custom_object,
-        namespace,
-        CANARIES,
-        args.canary,
-        patch,
-    )
+    patch_canary(api, namespace, args.canary, patch)
     print(f"{args.canary}: spec.version = {target}")
     return 0
+
+
+def patch_canary(api: Any, namespace: str, name: str, patch: dict[str, Any]) -> None:
+    call(f"Canary {name}", api.patch_namespaced_custom_object, namespace, CANARIES, name, patch)
 
 
 def previous_version(canary: dict[str, Any]) -> str:
@@ -112,14 +109,7 @@ def annotate(args: argparse.Namespace, key: str) -> int:
     api, namespace = connect(args)
     get_canary(api, namespace, args.canary)
     patch = {"metadata": {"annotations": {key: uuid.uuid4().hex}}}
-    call(
-        f"Canary {args.canary}",
-        api.patch_namespaced_custom_object,
-        namespace,
-        CANARIES,
-        args.canary,
-        patch,
-    )
+    patch_canary(api, namespace, args.canary, patch)
     print(f"{args.canary}: {key} set; `hotswap status {args.canary}` shows the effect")
     return 0
 

@@ -42,17 +42,12 @@ class FlatForest:
         return total / len(self.roots)
 
 
-class ForestPredictor:
+class ForestPredictor(predictors.FastPredictor):
     kind = "forest"
 
     def __init__(self, forest: FlatForest, *, reference: predictors.SklearnPredictor) -> None:
+        super().__init__(reference=reference)
         self.forest = forest
-        self.reference = reference
-        self.classes = reference.classes
-
-    def predict(self, inputs: Sequence[Any]) -> Predictions:
-        own = self.predict_own(inputs)
-        return self.reference.predict(inputs) if own is None else own
 
     def predict_own(self, inputs: Sequence[Any]) -> Predictions | None:
         """Without sklearn; None unless the inputs are a finite (rows, features) matrix."""

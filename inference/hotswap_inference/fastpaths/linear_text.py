@@ -20,7 +20,7 @@ from hotswap_inference.fastpaths import linear_models, text_features
 from hotswap_inference.predictors import Predictions, Unsupported
 
 
-class LinearTextPredictor:
+class LinearTextPredictor(predictors.FastPredictor):
     kind = "linear-text"
 
     def __init__(
@@ -30,14 +30,9 @@ class LinearTextPredictor:
         *,
         reference: predictors.SklearnPredictor,
     ) -> None:
+        super().__init__(reference=reference)
         self.features = features
         self.model = model
-        self.reference = reference
-        self.classes = reference.classes
-
-    def predict(self, inputs: Sequence[Any]) -> Predictions:
-        own = self.predict_own(inputs)
-        return self.reference.predict(inputs) if own is None else own
 
     def predict_own(self, inputs: Sequence[Any]) -> Predictions | None:
         """Without sklearn; None when an input is not a string (the plain pipeline answers)."""

@@ -16,13 +16,6 @@ MakePod = Callable[..., pods.Pod]
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    volume = tmp_path / "volume"
-    volume.mkdir()
-    return volume
-
-
-@pytest.fixture
 def two_versions(root: Path) -> tuple[publishing.Published, publishing.Published]:
     return models.publish_text(root), models.publish_text(root, seed=1)
 

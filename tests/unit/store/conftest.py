@@ -25,13 +25,6 @@ def write_tiny_model(folder: Path) -> None:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    volume = tmp_path / "volume"
-    volume.mkdir()
-    return volume
-
-
-@pytest.fixture
 def publish(root: Path) -> Publish:
     def _publish(model: str = MODEL, **kwargs: object) -> publishing.Published:
         return publishing.publish_version(root, model, write_tiny_model, **kwargs)  # type: ignore[arg-type]
