@@ -58,7 +58,7 @@ def test_the_exported_patterns_refuse_a_trailing_newline_with_match_too() -> Non
     for pattern, good in ((names.MODEL_NAME, "intent"), (names.VERSION_ID, VERSION)):
         assert pattern.match(good)
         assert not pattern.match(good + "\n")
-        assert not pattern.match(good + "x")
+        assert not pattern.match(good + "_")
 
 
 def test_resource_name_refuses_a_newline_in_the_model_name() -> None:
