@@ -2,8 +2,9 @@
 
 Called at every load (so every reload checks again). The fast predictor must agree with the
 plain pipeline on the version's stored samples and on probes made from the model; if it
-cannot be built or disagrees, sklearn serves and the reason is returned and logged. A reason
-reads "<kind>: <detail>", with a kind from `FALLBACK_KINDS` (bounded, fit for a metric label).
+cannot be built, disagrees, or comparing the two raises, sklearn serves and the reason is
+returned and logged. A reason reads "<kind>: <detail>", with a kind from `FALLBACK_KINDS`
+(bounded, fit for a metric label).
 """
 
 from __future__ import annotations
@@ -48,11 +49,18 @@ def _verified(loaded: LoadedVersion, reference: SklearnPredictor) -> tuple[Any, 
     except ImportError as error:
         return None, f"unavailable: {error}"
     except Exception as error:  # a fast path that cannot even be built must not stop a load
-        return None, f"failed: building the fast path raised {type(error).__name__}: {error}"
+        return None, f"failed: building the fast path raised {_described(error)}"
     if not loaded.samples:
         log.warning("version %s has no stored samples: verifying on probes only", loaded.version)
-    disagreement = verifying.find_disagreement(fast, reference, list(loaded.samples) + probes)
+    try:
+        disagreement = verifying.find_disagreement(fast, reference, list(loaded.samples) + probes)
+    except Exception as error:  # a comparison that cannot be made proves nothing: sklearn serves
+        return None, f"failed: comparing the fast path with sklearn raised {_described(error)}"
     return (None, f"disagrees: {disagreement}") if disagreement else (fast, None)
+
+
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _compiled(estimator: Any) -> tuple[Any, list[Any]]:

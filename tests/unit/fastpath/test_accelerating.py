@@ -113,3 +113,68 @@ def test_samples_sklearn_rejects_make_a_fallback() -> None:
 def test_fallback_kinds_are_bounded() -> None:
     assert accelerating.fallback_kind("disagrees: label differs") == "disagrees"
     assert accelerating.fallback_kind("something new") == "failed"
+
+
+def broken_comparison(fast: Any) -> Any:
+    """A fast path whose answers have one probability column too few: comparing them raises."""
+    from hotswap_inference.predictors import Predictions
+
+    real = fast.predict
+
+    def predict(inputs: Any) -> Predictions:
+        seen = real(inputs)
+        return Predictions(
+            seen.labels, seen.confidences, [row[:-1] for row in seen.probabilities], seen.classes
+        )
+
+    fast.predict = predict
+    return fast
+
+
+def test_an_exception_while_comparing_falls_back_to_sklearn(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from hotswap_inference.fastpaths import linear_text
+
+    real = linear_text.compile_pipeline
+    monkeypatch.setattr(linear_text, "compile_pipeline", lambda e: broken_comparison(real(e)))
+    with caplog.at_level(logging.WARNING, logger=accelerating.__name__):
+        predictor, reason = accelerating.build_predictor(text_version())
+    assert predictor.kind == "sklearn"
+    assert reason is not None and reason.startswith("failed: comparing"), reason
+    assert accelerating.fallback_kind(reason) == "failed"
+    assert "ValueError" in reason and reason in caplog.text, (reason, caplog.text)
+
+
+def test_a_fallback_is_counted_once_per_loaded_version(
+    root: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """hotswap_fastpath_fallbacks_total{fallback="failed"} rises when the comparison raises;
+    the same reload with a working fast path counts nothing."""
+    from hotswap_inference.fastpaths import linear_text
+    from hotswap_inference.metrics import Metrics
+    from hotswap_inference.reloading import Reloader
+    from prometheus_client import CollectorRegistry
+
+    from tests.unit.inference import models
+
+    def fallbacks(registry: CollectorRegistry, kind: str) -> float:
+        labels = {"model": models.MODEL, "fallback": kind}
+        return registry.get_sample_value("hotswap_fastpath_fallbacks_total", labels) or 0.0
+
+    first, second = models.publish_text(root), models.publish_text(root, seed=1)
+    verified = CollectorRegistry()
+    Reloader(root, models.MODEL, metrics=Metrics(verified)).apply(
+        models.write_routing(root, first, generation=1)
+    )
+    assert fallbacks(verified, "failed") == 0.0
+
+    real = linear_text.compile_pipeline
+    monkeypatch.setattr(linear_text, "compile_pipeline", lambda e: broken_comparison(real(e)))
+    registry = CollectorRegistry()
+    reloader = Reloader(root, models.MODEL, metrics=Metrics(registry))
+    reloader.apply(models.write_routing(root, first, generation=1))
+    assert fallbacks(registry, "failed") == 1.0
+    assert reloader.state is not None and reloader.state.serving("stable").kind == "sklearn"
+    reloader.apply(models.write_routing(root, first, second, weight=10, generation=2))
+    assert fallbacks(registry, "failed") == 2.0, "the new canary version falls back once more"

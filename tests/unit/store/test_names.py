@@ -25,7 +25,9 @@ Check = Callable[[str], str]
         (names.check_digest, DIGEST),
     ],
 )
-def test_a_valid_name_is_accepted_and_a_trailing_newline_is_refused(check: Check, good: str) -> None:
+def test_a_valid_name_is_accepted_and_a_trailing_newline_is_refused(
+    check: Check, good: str
+) -> None:
     assert check(good) == good
     for suffix in ("\n", "\r\n", " ", "\x00"):
         with pytest.raises(InvalidName):
