@@ -1,4 +1,4 @@
-"""`hotswap gc`: remove old versions of a model, never one that serves or may serve."""
+"""`hotswap gc`: remove old versions of a model, never one that serves or an abort returns to."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from hotswap.store.layout import ModelPaths
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "gc",
-        help="remove all but the newest versions (current, stable and canary always stay)",
+        help="remove all but the newest versions (current, stable, canary and the previous "
+        "stable always stay)",
     )
     parser.add_argument("--model", required=True, help="model whose versions to remove")
     parser.add_argument("--keep", type=int, default=5, help="newest versions to keep (default 5)")

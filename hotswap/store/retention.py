@@ -1,4 +1,12 @@
-"""Retention: remove old versions on request, never one that serves or may serve."""
+"""Retention: remove old versions on request, never one that serves or that an abort returns to.
+
+Kept, whatever `keep` says (`hotswap gc`, docs/training.md):
+- the stable and the canary of routing.json, and the version `current` points at;
+- the `KEEP_SERVED` versions that were stable most recently (versions.json `served`, ranked by
+  every routing.json write): the stable and the one before it, which an abort of a rollout in
+  flight or an instant rollback returns to, although routing.json no longer names it.
+Deciding and removing happen under the model lock, so no routing write comes in between.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,15 @@ import time
 from hotswap.store import routes, switching, versions
 from hotswap.store.errors import VersionInUse
 from hotswap.store.layout import STAGING_PREFIX, ModelPaths
+from hotswap.store.locking import model_lock
 
 STALE_STAGING_SECONDS = 3600
+KEEP_SERVED = 2
 
 
 def protected_versions(paths: ModelPaths) -> set[str]:
-    """Versions that are current, stable or canary: never removed."""
-    keep = set()
+    """Versions never removed: current, stable, canary and the most recently served."""
+    keep = set(versions.recently_served(paths, KEEP_SERVED))
     current = switching.read_current(paths)
     if current:
         keep.add(current)
@@ -25,16 +35,18 @@ def protected_versions(paths: ModelPaths) -> set[str]:
 
 
 def remove_version(paths: ModelPaths, version: str) -> None:
-    if version in protected_versions(paths):
-        raise VersionInUse(
-            f"version {version} of {paths.model!r} is current, stable or canary: "
-            "route traffic away from it before removing it"
-        )
-    versions.unregister_version(paths, version)
-    folder = paths.version(version)
-    if folder.exists():
-        folder.chmod(0o755)
-        shutil.rmtree(folder)
+    with model_lock(paths):
+        if version in protected_versions(paths):
+            raise VersionInUse(
+                f"version {version} of {paths.model!r} is current, stable, canary or served "
+                f"among the last {KEEP_SERVED} stables: route traffic away from it and serve "
+                "another before removing it"
+            )
+        versions.unregister_version(paths, version)
+        folder = paths.version(version)
+        if folder.exists():
+            folder.chmod(0o755)
+            shutil.rmtree(folder)
 
 
 def collect_garbage(paths: ModelPaths, *, keep: int) -> list[str]:
@@ -42,10 +54,11 @@ def collect_garbage(paths: ModelPaths, *, keep: int) -> list[str]:
 
     Returns the removed version ids, oldest first.
     """
-    doomed = select_garbage(paths, keep=keep)
-    for version in doomed:
-        remove_version(paths, version)
-    _remove_stale_stages(paths)
+    with model_lock(paths):
+        doomed = select_garbage(paths, keep=keep)
+        for version in doomed:
+            remove_version(paths, version)
+        _remove_stale_stages(paths)
     return doomed
 
 

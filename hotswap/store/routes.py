@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hotswap.store import files, names
+from hotswap.store import files, names, versions
 from hotswap.store.errors import IntegrityError
 from hotswap.store.layout import ModelPaths
+from hotswap.store.locking import model_lock
 
 DEFAULT_STICKY_HEADER = "X-Request-Key"
 
@@ -84,5 +85,7 @@ def read_routing(paths: ModelPaths) -> Routing | None:
 
 
 def write_routing(paths: ModelPaths, routing: Routing) -> None:
-    paths.dir.mkdir(parents=True, exist_ok=True)
-    files.write_json(paths.routing, routing.to_dict())
+    """Write routing.json and rank its stable as the latest served, under the model lock."""
+    with model_lock(paths):
+        files.write_json(paths.routing, routing.to_dict())
+        versions.record_served(paths, routing.stable.version)

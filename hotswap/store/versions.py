@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hotswap.store import files, names
@@ -18,6 +18,7 @@ class VersionRecord:
     digest: str
     format: str = "joblib"
     metrics: dict[str, float] = field(default_factory=dict)  # headline offline metrics
+    served: int = 0  # when it last became stable, in order: 0 never, higher is more recent
 
     @classmethod
     def from_dict(cls, body: dict[str, Any]) -> VersionRecord:
@@ -28,6 +29,7 @@ class VersionRecord:
                 digest=names.check_digest(body["digest"]),
                 format=str(body.get("format", "joblib")),
                 metrics={str(k): float(v) for k, v in body.get("metrics", {}).items()},
+                served=_served(body.get("served", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IntegrityError(f"versions.json has a malformed entry {body!r}: {exc}") from exc
@@ -60,13 +62,42 @@ def register_version(paths: ModelPaths, record: VersionRecord) -> None:
         if index is None:
             records.append(record)
         else:
-            records[index] = record
+            records[index] = replace(record, served=record.served or records[index].served)
         _write(paths, records)
+
+
+def record_served(paths: ModelPaths, version: str) -> None:
+    """Note that `version` is now the stable (it ranks above every other in `served`).
+
+    Retention keeps the most recently served versions, which an abort or rollback returns
+    to. Takes the model lock; a version the registry lacks is left unrecorded.
+    """
+    with model_lock(paths):
+        records = list_versions(paths)
+        latest = max(records, key=lambda r: r.served, default=None)
+        if latest is None or (latest.version == version and latest.served):
+            return
+        rank = latest.served + 1
+        updated = [replace(r, served=rank) if r.version == version else r for r in records]
+        if updated != records:
+            _write(paths, updated)
+
+
+def recently_served(paths: ModelPaths, count: int) -> list[str]:
+    """The `count` versions that were stable most recently, the latest first."""
+    served = sorted((r for r in list_versions(paths) if r.served), key=lambda r: -r.served)
+    return [r.version for r in served[:count]]
 
 
 def unregister_version(paths: ModelPaths, version: str) -> None:
     with model_lock(paths):
         _write(paths, [r for r in list_versions(paths) if r.version != version])
+
+
+def _served(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"served must be a non-negative integer, got {value!r}")
+    return value
 
 
 def _write(paths: ModelPaths, records: list[VersionRecord]) -> None:
