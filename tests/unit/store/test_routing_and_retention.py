@@ -27,16 +27,19 @@ def test_routing_round_trips_through_the_file(root: Path, publish: Publish) -> N
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("weight", 101), ("weight", -1), ("mirror_percent", 200)]
+    ("field", "named", "value"),
+    [("weight", "weight", 101), ("weight", "weight", -1), ("mirror_percent", "mirrorPercent", 200)],
 )
-def test_routing_refuses_out_of_range_percentages(publish: Publish, field: str, value: int) -> None:
+def test_routing_refuses_out_of_range_percentages(
+    publish: Publish, field: str, named: str, value: int
+) -> None:
     published = publish()
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(IntegrityError, match=named):
         routes.Routing(stable=arm(published), canary=arm(published), **{field: value})
 
 
 def test_routing_refuses_weight_without_canary(publish: Publish) -> None:
-    with pytest.raises(ValueError, match="no canary"):
+    with pytest.raises(IntegrityError, match="no canary"):
         routes.Routing(stable=arm(publish()), weight=10)
 
 
@@ -44,7 +47,10 @@ def test_malformed_routing_file_names_the_problem(root: Path) -> None:
     paths = ModelPaths(root, MODEL)
     paths.dir.mkdir(parents=True)
     paths.routing.write_text('{"stable": {"version": "../x", "digest": "sha256:00"}}')
-    with pytest.raises(IntegrityError, match="routing is malformed"):
+    with pytest.raises(IntegrityError, match=r"json is malformed: routing stable\.version"):
+        routes.read_routing(paths)
+    paths.routing.write_text('{"stable": ')
+    with pytest.raises(IntegrityError, match=r"routing\.json is not valid JSON"):
         routes.read_routing(paths)
 
 
