@@ -36,6 +36,13 @@ def register_train(subparsers: Any) -> None:
     train.add_argument("--estimator", choices=ESTIMATORS, default="logreg")
     train.add_argument("--format", choices=FORMATS, default="joblib", help="artifact format")
     train.add_argument("--seed", type=int, default=0, help="seed of the split and the estimator")
+    train.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="share of training labels replaced by another class (0-1): a deliberately worse "
+        "model, to try an automatic rollback",
+    )
     train.add_argument("--manifest-out", type=Path, help="write the ModelVersion YAML here")
     train.add_argument("--mlflow-uri", help="also log the run to MLflow, e.g. sqlite:///mlflow.db")
     options.add_root_argument(train)
@@ -62,6 +69,7 @@ def run_train(args: argparse.Namespace) -> int:
             dataset=args.data,
             estimator=args.estimator,
             seed=args.seed,
+            label_noise=args.label_noise,
             format=args.format,
             mlflow_uri=args.mlflow_uri,
         )

@@ -7,6 +7,7 @@ flags).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -78,9 +79,18 @@ def spawn_replica(
     ]  # fmt: skip
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
-        env = {**os.environ, "HOTSWAP_RELOAD_TOKEN": token}
+        env = {
+            **os.environ,
+            "HOTSWAP_RELOAD_TOKEN": token,
+            "HOTSWAP_FEEDBACK_KEY": feedback_key(token),
+        }
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
     return Replica(name, host, port, admin, metrics, token, process, log)
+
+
+def feedback_key(token: str) -> str:
+    """The feedback key every replica of one local environment shares (they share its token)."""
+    return hashlib.sha256(f"hotswap feedback key of {token}".encode()).hexdigest()
 
 
 def wait_ready(replica: Replica, timeout: float = 60.0) -> None:

@@ -17,6 +17,8 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)  # "where: reason" -> count
     undeclared: Counter[str] = field(default_factory=Counter)  # "where: version" -> count
     in_service: set[str] = field(default_factory=set)
+    rewards: Counter[tuple[str, str]] = field(default_factory=Counter)  # credited, by arm
+    reward_sums: dict[tuple[str, str], float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(
@@ -33,6 +35,16 @@ class Tally:
         if allowed is not None and version not in (versions := allowed.versions()):
             with self.lock:
                 self.undeclared[f"{where} answered {version}, declared {sorted(versions)}"] += 1
+
+    def reward(self, version: str, arm: str, reward: float) -> None:
+        with self.lock:
+            self.rewards[(version, arm)] += 1
+            self.reward_sums[(version, arm)] = self.reward_sums.get((version, arm), 0.0) + reward
+
+    def mean_reward(self, version: str) -> float | None:
+        count = sum(n for (v, _), n in self.rewards.items() if v == version)
+        total = sum(n for (v, _), n in self.reward_sums.items() if v == version)
+        return total / count if count else None
 
     def fail(self, where: str, reason: str) -> None:
         with self.lock:
@@ -58,4 +70,10 @@ class Tally:
 
     def copy(self) -> Tally:
         with self.lock:
-            return Tally(Counter(self.answers), Counter(self.failures), Counter(self.undeclared))
+            return Tally(
+                Counter(self.answers),
+                Counter(self.failures),
+                Counter(self.undeclared),
+                rewards=Counter(self.rewards),
+                reward_sums=dict(self.reward_sums),
+            )

@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from hotswap.local.declarations import Declared
 from hotswap.local.tallies import Tally
@@ -34,6 +35,7 @@ class Load:
     seconds: float = 10.0
     threads: int = 4
     pause: float = 0.0  # seconds each thread waits between two requests
+    labelled: tuple[tuple[str, str], ...] = ()  # (text, true label): send feedback on each answer
 
     def __post_init__(self) -> None:
         outside = [host for host, _ in self.targets if not _is_loopback(host)]
@@ -67,7 +69,7 @@ def send_traffic(
         while not stop.is_set() and time.monotonic() < deadline and (n := take()) is not None:
             target = load.targets[n % len(load.targets)]
             conn = conns.setdefault(target, http.client.HTTPConnection(*target, timeout=10))
-            _one_request(conn, n, tally, declared)
+            _one_request(conn, n, tally, declared, labelled=load.labelled)
             if load.pause:
                 stop.wait(load.pause)
         for conn in conns.values():
@@ -82,22 +84,64 @@ def send_traffic(
 
 
 def _one_request(
-    conn: http.client.HTTPConnection, n: int, tally: Tally, declared: Declared | None
+    conn: http.client.HTTPConnection,
+    n: int,
+    tally: Tally,
+    declared: Declared | None,
+    *,
+    labelled: tuple[tuple[str, str], ...] = (),
 ) -> None:
-    body = json.dumps({"input": TEXTS[n % len(TEXTS)]})
+    text, truth = labelled[n % len(labelled)] if labelled else (TEXTS[n % len(TEXTS)], None)
     headers = {"Content-Type": "application/json", "X-Request-Key": f"user-{n % 500}"}
     where = f"{conn.host}:{conn.port}"
     try:
-        conn.request("POST", "/predict", body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-    except (OSError, http.client.HTTPException) as exc:
+        status, answer, version, arm = _post(conn, "/predict", {"input": text}, headers)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         tally.fail(where, type(exc).__name__)
         conn.close()
         return
+    tally.record(where, status, version, arm, allowed=declared)
+    if truth is not None and status == 200:
+        _send_feedback(conn, answer, truth, tally, where)
+
+
+def _post(
+    conn: http.client.HTTPConnection, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> tuple[int, dict[str, Any], str, str]:
+    """POST a JSON body: (status, JSON answer, X-Model-Version, X-Model-Arm)."""
+    conn.request("POST", path, body=json.dumps(body), headers=headers)
+    response = conn.getresponse()
+    raw = response.read()
+    answer = json.loads(raw) if raw and response.status == 200 else {}
     version = response.getheader("X-Model-Version", "?")
-    arm = response.getheader("X-Model-Arm", "?")
-    tally.record(where, response.status, version, arm, allowed=declared)
+    return response.status, answer, version, response.getheader("X-Model-Arm", "?")
+
+
+def _send_feedback(
+    conn: http.client.HTTPConnection, answer: dict[str, Any], truth: str, tally: Tally, where: str
+) -> None:
+    """Reward 1 when the answer is the true label, else 0, with the answer's signed token."""
+    reward = 1.0 if answer.get("label") == truth else 0.0
+    body = {"feedback_token": answer.get("feedback_token"), "reward": reward}
+    headers = {"Content-Type": "application/json"}
+    try:
+        status, _, version, arm = _post(conn, "/feedback", body, headers)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        tally.fail(where, f"feedback {type(exc).__name__}")
+        conn.close()
+        return
+    if status == 200:
+        tally.reward(version, arm, reward)
+    else:
+        tally.fail(where, f"feedback HTTP {status}")
+
+
+def labelled_texts(limit: int = 600) -> tuple[tuple[str, str], ...]:
+    """(text, true label) rows of the shipped intent data, for feedback from the truth."""
+    from hotswap.training import datasets
+
+    data = datasets.load_text()
+    return tuple(zip(data.inputs, data.labels, strict=True))[:limit]
 
 
 class LiveTraffic:

@@ -6,6 +6,7 @@ result = training.train(root, "iris", estimator="random-forest", format="skops")
 
 from __future__ import annotations
 
+import random
 import sys
 import time
 from dataclasses import dataclass
@@ -37,10 +38,18 @@ def train(
     seed: int = 0,
     format: str = "joblib",
     mlflow_uri: str | None = None,
+    label_noise: float = 0.0,
 ) -> TrainResult:
-    """Fit `estimator` on `dataset` (the shipped data by default) and publish a new version."""
+    """Fit `estimator` on `dataset` (the shipped data by default) and publish a new version.
+
+    `label_noise` (0-1) replaces that share of the training labels by another class, seeded:
+    a deliberately worse model, for trying a rollback (the held-out rows keep true labels)."""
     _check_request(model, estimator=estimator, format=format, mlflow_uri=mlflow_uri)
-    fitted = fit_and_score(load_dataset(estimator, dataset), estimator=estimator, seed=seed)
+    if not 0.0 <= label_noise <= 1.0:
+        raise ValueError(f"label_noise must be from 0 to 1, got {label_noise!r}")
+    fitted = fit_and_score(
+        load_dataset(estimator, dataset), estimator=estimator, seed=seed, label_noise=label_noise
+    )
     headline = {key: fitted.metrics[key] for key in HEADLINE}
     write = writing.version_writer(
         fitted.estimator, format=format, metrics=fitted.metrics, samples=fitted.samples
@@ -58,12 +67,15 @@ class Fitted:
     samples: list[Any]
 
 
-def fit_and_score(data: datasets.Dataset, *, estimator: str, seed: int) -> Fitted:
+def fit_and_score(
+    data: datasets.Dataset, *, estimator: str, seed: int, label_noise: float = 0.0
+) -> Fitted:
     """Fit on the training part of a seeded stratified split; score on the held-out part."""
     split = evaluating.split_dataset(data, seed=seed)
     started = time.monotonic()
     fitted = estimators.build_estimator(estimator, seed=seed)
-    fitted.fit(split.train_inputs, split.train_labels)
+    train_labels = noisy_labels(split.train_labels, data.classes, share=label_noise, seed=seed)
+    fitted.fit(split.train_inputs, train_labels)
     seconds = time.monotonic() - started
     predicted = [str(label) for label in fitted.predict(split.test_inputs)]
     metrics = {
@@ -73,9 +85,21 @@ def fit_and_score(data: datasets.Dataset, *, estimator: str, seed: int) -> Fitte
             "trainRows": len(split.train_labels),
             "testRows": len(split.test_labels),
         },
-        "training": _training_params(estimator, seed=seed, seconds=seconds),
+        "training": _training_params(estimator, seed=seed, seconds=seconds)
+        | ({"labelNoise": label_noise} if label_noise else {}),
     }
     return Fitted(fitted, metrics, evaluating.pick_samples(split))
+
+
+def noisy_labels(labels: list[str], classes: list[str], *, share: float, seed: int) -> list[str]:
+    """`labels` with `share` of them (seeded) replaced by another class."""
+    if not share:
+        return list(labels)
+    rng = random.Random(seed)
+    noisy = list(labels)
+    for index in rng.sample(range(len(noisy)), round(share * len(noisy))):
+        noisy[index] = rng.choice([c for c in classes if c != noisy[index]])
+    return noisy
 
 
 def load_dataset(estimator: str, path: Path | None) -> datasets.Dataset:

@@ -48,7 +48,7 @@ def signal_pods(ctx: Context, spec: CanarySpec, world: World) -> bool:
     routing = world.routing
     if routing is None:
         return False
-    behind = [r.pod for r in world.replies if not assessing.reports(r.body, routing)]
+    behind = [r.pod for r in world.replies if not assessing.reports(r, routing)]
     if not behind:
         return False
     body = routing.to_dict() | {"model": spec.model}

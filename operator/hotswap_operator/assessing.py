@@ -1,53 +1,49 @@
-"""What a pod's answer means against the declared routing: converged, behind, or failed."""
+"""What a pod's answer means against the declared routing: converged, behind, or failed; and
+the counters it reports for the analysis window."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from hotswap.store.errors import IntegrityError
+from hotswap.store.reports import ArmSignals, PodReport
 from hotswap.store.routes import Routing
 from hotswap_operator.signalling import Reply
-from hotswap_operator.statuses import PodState
+from hotswap_operator.statuses import Counts, Pair, PodState
 from hotswap_operator.verdicts import PodFailure
+from hotswap_operator.windows import PodSample
 
 LOAD_FAILED = 422
+STABLE_ARM, CANARY_ARM = "stable", "canary"  # the arm names of the pods' signals
+
+
+def report_of(reply: Reply) -> PodReport | None:
+    """The pod's report, when it answered 200 with a well-formed one."""
+    if reply.code != 200:
+        return None
+    try:
+        return PodReport.from_dict(reply.body)
+    except (IntegrityError, ValueError):
+        return None
 
 
 def assess_pod(reply: Reply, routing: Routing | None) -> PodState:
-    body = reply.body
-    served = served_versions(body)
+    report = report_of(reply)
+    if report is None:
+        error = reply.error or ("a malformed status reply" if reply.code == 200 else None)
+        return PodState(name=reply.pod.name, ip=reply.pod.ip, error=error)
+    failure = report.failure_at(routing.generation) if routing else None
     return PodState(
         name=reply.pod.name,
         ip=reply.pod.ip,
-        versions=served,
-        generation=int(body.get("generation") or 0) if reply.code == 200 else 0,
-        ready=reply.code == 200 and routing is not None and reports(body, routing),
-        error=reply.error or last_error(body, routing),
+        versions=list(report.versions),
+        generation=report.generation or 0,
+        ready=routing is not None and report.reports(routing),
+        error=failure.describe() if failure else None,
     )
 
 
-def reports(body: dict[str, Any], routing: Routing) -> bool:
-    """The pod serves exactly the declared routing, at its generation."""
-    canary = body.get("canary") or None
-    return (
-        body.get("generation") == routing.generation
-        and (body.get("stable") or {}).get("version") == routing.stable.version
-        and (canary or {}).get("version") == (routing.canary.version if routing.canary else None)
-        and body.get("weight", 0) == routing.weight
-    )
-
-
-def served_versions(body: dict[str, Any]) -> list[str]:
-    arms = [body.get("stable"), body.get("canary")]
-    return [str(arm["version"]) for arm in arms if isinstance(arm, dict) and "version" in arm]
-
-
-def last_error(body: dict[str, Any], routing: Routing | None) -> str | None:
-    error = body.get("lastError")
-    if not isinstance(error, dict) or routing is None:
-        return None
-    if error.get("generation") != routing.generation:
-        return None
-    return f"{error.get('version')}: {error.get('reason')}"
+def reports(reply: Reply, routing: Routing) -> bool:
+    report = report_of(reply)
+    return report is not None and report.reports(routing)
 
 
 def failure_of(reply: Reply, routing: Routing | None) -> PodFailure | None:
@@ -55,9 +51,35 @@ def failure_of(reply: Reply, routing: Routing | None) -> PodFailure | None:
     body = reply.body
     if reply.code == LOAD_FAILED and body.get("error") == "load_failed":
         return PodFailure(reply.pod.name, str(body.get("version")), str(body.get("reason")))
-    error = body.get("lastError")
-    if not isinstance(error, dict) or routing is None or reply.code != 200:
+    report = report_of(reply)
+    if report is None or routing is None or report.reports(routing):
         return None
-    if error.get("generation") == routing.generation and not reports(body, routing):
-        return PodFailure(reply.pod.name, str(error.get("version")), str(error.get("reason")))
-    return None
+    failure = report.failure_at(routing.generation)
+    return PodFailure(reply.pod.name, failure.version, failure.reason) if failure else None
+
+
+def sample_of(reply: Reply, *, stable: str, canary: str) -> PodSample | None:
+    """The pod's cumulative counters of (stable version, stable arm) and (canary, canary)."""
+    report = report_of(reply)
+    if report is None or report.signals is None:
+        return None
+    signals = report.signals
+    counts = Pair(
+        stable=counts_of(signals.arm(stable, STABLE_ARM)),
+        canary=counts_of(signals.arm(canary, CANARY_ARM)),
+    )
+    return PodSample(reply.pod.name, signals.epoch, counts)
+
+
+def counts_of(arm: ArmSignals | None) -> Counts:
+    if arm is None:
+        return Counts()
+    return Counts(
+        requests=arm.requests,
+        errors=arm.errors,
+        slow=arm.slow,
+        feedback_count=arm.feedback_count,
+        feedback_sum=arm.feedback_sum,
+        feedback_sum_squares=arm.feedback_sum_squares,
+        labels=dict(arm.labels),
+    )

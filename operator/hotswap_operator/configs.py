@@ -21,6 +21,7 @@ class Config:
     metrics_host: str = "0.0.0.0"
     tick_seconds: float = 1.0  # how often a Canary is re-observed when nothing happens
     signal_timeout: float = 10.0  # seconds one reload or status request may take
+    prometheus_url: str | None = None  # the analysis reads Prometheus instead of the pods
 
 
 def load_config(environ: Mapping[str, str] | None = None) -> Config:
@@ -37,6 +38,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         metrics_host=env.get("HOTSWAP_OPERATOR_METRICS_HOST", "0.0.0.0"),
         tick_seconds=_float(env, "HOTSWAP_OPERATOR_TICK_SECONDS", 1.0),
         signal_timeout=_float(env, "HOTSWAP_OPERATOR_SIGNAL_TIMEOUT", 10.0),
+        prometheus_url=env.get("HOTSWAP_PROMETHEUS_URL") or None,
     )
 
 

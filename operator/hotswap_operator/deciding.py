@@ -10,7 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from hotswap_operator import reasons, situations, starting, stepping, summarizing
+from hotswap_operator import (
+    analysing,
+    bandits,
+    reasons,
+    situations,
+    starting,
+    stepping,
+    summarizing,
+)
 from hotswap_operator.decisions import Decision
 from hotswap_operator.situations import Situation
 from hotswap_operator.specs import CanarySpec
@@ -24,6 +32,7 @@ def next_decision(
     spec: CanarySpec, status: CanaryStatus, verdict: Verdict, now: datetime
 ) -> Decision:
     s = Situation(spec, status, verdict, now)
+    s = replace(s, analysis=analysing.look(spec, status, verdict, s.stamp))
     for rule in RULES:
         decision = rule(s)
         if decision is not None:
@@ -45,7 +54,9 @@ def abort_by_user(s: Situation) -> Decision | None:
     status = replace(s.status, abort_handled=token)
     if status.rollout is None:
         return Decision(status)
-    return abort(s, status, reasons.ABORTED_BY_USER, "aborted by the hotswap.dev/abort annotation")
+    return situations.abort(
+        s, status, reasons.ABORTED_BY_USER, "aborted by the hotswap.dev/abort annotation"
+    )
 
 
 def abort_on_pod_failure(s: Situation) -> Decision | None:
@@ -55,22 +66,7 @@ def abort_on_pod_failure(s: Situation) -> Decision | None:
     message = f"pod {failure.pod} could not load {failure.version}: {failure.reason}"
     if s.status.rollout is None:
         return situations.degraded(s, s.status, reasons.POD_LOAD_FAILED, message)
-    return abort(s, s.status, reasons.POD_LOAD_FAILED, message)
-
-
-def abort(s: Situation, status: CanaryStatus, reason: str, message: str) -> Decision:
-    """All traffic back to the stable the rollout started from; Degraded until spec changes."""
-    rollout = status.rollout
-    revert = status.stable_version
-    if rollout is not None and rollout.kind != INITIAL and rollout.from_version:
-        revert = rollout.from_version
-    status = situations.with_history(s, status, outcome=ABORTED, reason=reason, message=message)
-    status = replace(
-        situations.cleared(status), stable_version=revert, aborted_generation=s.verdict.generation
-    )
-    return situations.degraded(
-        s, status, reason, f"{message}; traffic stays on {revert} until spec changes"
-    )
+    return situations.abort(s, s.status, reasons.POD_LOAD_FAILED, message)
 
 
 def first_deploy(s: Situation) -> Decision | None:
@@ -106,8 +102,7 @@ def settle(s: Situation) -> Decision | None:
 
 def complete(s: Situation, status: CanaryStatus) -> Decision:
     if not s.verdict.converged:
-        message = f"waiting for every ready pod to report {s.target} as stable"
-        return situations.progressing(s, status, reasons.WAITING_FOR_PODS, message)
+        return situations.wait_for_pods(s, status, f"report {s.target} as stable")
     message = f"{s.target} serves as stable on {len(s.verdict.pods)} ready pods"
     status = situations.with_history(
         s, status, outcome=PROMOTED, reason=reasons.ROLLOUT_COMPLETE, message=message
@@ -167,6 +162,8 @@ RULES: tuple[Rule, ...] = (
     settle,
     supersede,
     await_target,
+    analysing.fail_by_analysis,
     starting.start_rollout,
+    bandits.run_bandit,
     stepping.run_step,
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from hotswap.store import files, layout, routes
@@ -10,8 +12,10 @@ from hotswap.store.errors import StoreError
 from hotswap.store.routes import Arm, Routing
 from hotswap_operator import (
     assessing,
+    conditions,
     finding,
     gating,
+    querying,
     signalling,
     specs,
     targeting,
@@ -19,7 +23,7 @@ from hotswap_operator import (
 from hotswap_operator.contexts import Context
 from hotswap_operator.decisions import Plan, plan_of
 from hotswap_operator.specs import CanarySpec
-from hotswap_operator.statuses import CanaryStatus
+from hotswap_operator.statuses import PROMETHEUS, CanaryStatus
 from hotswap_operator.verdicts import (
     VERIFIED,
     GateResult,
@@ -50,6 +54,7 @@ def observe(
     target = targeting.target_of(ctx, spec, status, bodies.get(spec.version))
     observe_pods(ctx, spec, world)
     annotations = body.get("metadata", {}).get("annotations") or {}
+    signals = observe_signals(ctx, spec, status, world)
     verdict = Verdict(
         generation=int(body["metadata"].get("generation") or 1),
         target=target,
@@ -61,8 +66,43 @@ def observe(
         ),
         promote=annotations.get(specs.PROMOTE_ANNOTATION),
         abort=annotations.get(specs.ABORT_ANNOTATION),
+        **signals,
     )
     return verdict, world
+
+
+def observe_signals(
+    ctx: Context, spec: CanarySpec, status: CanaryStatus, world: World
+) -> dict[str, Any]:
+    """The analysis source's look: pods' counters, or Prometheus' window sums."""
+    arms = window_arms(status, world)
+    if arms is None:
+        return {}
+    url = spec.analysis.prometheus.url if spec.analysis and spec.analysis.prometheus else None
+    url = url or ctx.config.prometheus_url
+    if url is None:
+        found = (
+            assessing.sample_of(r, stable=arms.stable, canary=arms.canary) for r in world.replies
+        )
+        return {"samples": [sample for sample in found if sample is not None]}
+    window = status.analysis
+    if window is None or window.canary_version != status.canary_version:
+        return {"source": PROMETHEUS}  # the window opens on this look; sums from the next
+    seconds = (datetime.now(UTC) - conditions.parse_stamp(window.started_at)).total_seconds()
+    try:
+        totals = querying.read_totals(url, spec.model, arms, seconds=math.ceil(seconds))
+    except querying.SourceError as exc:
+        return {"source": PROMETHEUS, "source_error": str(exc)}
+    return {"source": PROMETHEUS, "totals": totals}
+
+
+def window_arms(status: CanaryStatus, world: World) -> querying.Arms | None:
+    """The version ids of the rollout's stable and canary, when a canary takes traffic."""
+    stable = world.arms.get(status.stable_version or "")
+    canary = world.arms.get(status.canary_version or "")
+    if stable is None or canary is None or status.rollout is None:
+        return None
+    return querying.Arms(stable=stable.version, canary=canary.version)
 
 
 def observe_pods(ctx: Context, spec: CanarySpec, world: World) -> None:

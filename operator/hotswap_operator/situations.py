@@ -8,7 +8,14 @@ from datetime import datetime
 from hotswap_operator import conditions, reasons
 from hotswap_operator.decisions import Decision
 from hotswap_operator.specs import CanarySpec
-from hotswap_operator.statuses import CanaryStatus, HistoryEntry, Rollout
+from hotswap_operator.statuses import (
+    ABORTED,
+    INITIAL,
+    AnalysisStatus,
+    CanaryStatus,
+    HistoryEntry,
+    Rollout,
+)
 from hotswap_operator.verdicts import Verdict
 
 
@@ -18,6 +25,7 @@ class Situation:
     status: CanaryStatus
     verdict: Verdict
     now: datetime
+    analysis: AnalysisStatus | None = None  # the live window, judged on this look
 
     @property
     def stamp(self) -> str:
@@ -110,3 +118,27 @@ def with_history(
         from_version=rollout.from_version,
     )
     return replace(status, history=[entry, *status.history][: s.spec.history_limit])
+
+
+def abort(s: Situation, status: CanaryStatus, reason: str, message: str) -> Decision:
+    """All traffic back to the stable the rollout started from; Degraded until spec changes."""
+    rollout = status.rollout
+    revert = status.stable_version
+    if rollout is not None and rollout.kind != INITIAL and rollout.from_version:
+        revert = rollout.from_version
+    status = with_history(s, status, outcome=ABORTED, reason=reason, message=message)
+    status = replace(
+        cleared(status), stable_version=revert, aborted_generation=s.verdict.generation
+    )
+    return degraded(s, status, reason, f"{message}; traffic stays on {revert} until spec changes")
+
+
+def wait_for_pods(s: Situation, status: CanaryStatus, what: str) -> Decision:
+    """Hold: nothing advances until at least one ready pod confirms, and every one does."""
+    if not s.verdict.pods:
+        labels = s.spec.selector.match_labels
+        message = f"no ready pod matches spec.selector {labels}: waiting for one to {what}"
+        return progressing(s, status, reasons.NO_READY_PODS, message)
+    done = sum(1 for pod in s.verdict.pods if pod.ready)
+    message = f"{done}/{len(s.verdict.pods)} ready pods {what}: waiting for the rest"
+    return progressing(s, status, reasons.WAITING_FOR_PODS, message)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from hotswap_operator import reasons, situations
 from hotswap_operator.decisions import Decision
 from hotswap_operator.situations import Situation
-from hotswap_operator.specs import STEPS
+from hotswap_operator.specs import BANDIT, STEPS
 from hotswap_operator.statuses import (
     DEPLOY,
     REFUSED,
@@ -33,8 +33,8 @@ def start_rollout(s: Situation) -> Decision | None:
         status = replace(status, last_analysis=gate_analysis(s, gate))
         if not gate.passed:
             return refuse(s, status, gate)
-    if s.spec.strategy.type == STEPS:
-        return start_steps(s, status)
+    if s.spec.strategy.type in (STEPS, BANDIT):
+        return start_canary(s, status)
     return switch_stable(s, status, kind=DEPLOY, reason=reasons.DEPLOYING)
 
 
@@ -53,18 +53,21 @@ def switch_stable(s: Situation, status: CanaryStatus, *, kind: str, reason: str)
     return situations.progressing(s, status, reason, message)
 
 
-def start_steps(s: Situation, status: CanaryStatus) -> Decision:
+def start_canary(s: Situation, status: CanaryStatus) -> Decision:
+    """Steps: the canary loaded at weight 0, step 0 next; Bandit: at its initial weight."""
     rollout = Rollout(
         version=s.target, kind=DEPLOY, started_at=s.stamp, from_version=status.stable_version
     )
+    bandit = s.spec.strategy.type == BANDIT
     status = replace(
         situations.cleared(status),
         canary_version=s.target,
-        current_step=0,
+        weight=s.spec.strategy.bandit.initial_weight if bandit else 0,
+        current_step=None if bandit else 0,
         step_started_at=s.stamp,
         rollout=rollout,
     )
-    message = f"canary {s.target} loaded beside {status.stable_version} at weight 0"
+    message = f"canary {s.target} loaded beside {status.stable_version} at weight {status.weight}"
     return situations.progressing(s, status, reasons.STEPPING, message)
 
 

@@ -13,6 +13,10 @@ STABLE, CANARY, NONE = "Stable", "Canary", "None"
 DEPLOY, ROLLBACK, INITIAL = "Deploy", "Rollback", "Initial"
 # history outcomes
 PROMOTED, ABORTED, REFUSED = "Promoted", "Aborted", "Refused"
+# analysis verdicts (status.analysis.verdict, lastAnalysis.verdict) and metric states
+PASS, FAIL, INCONCLUSIVE, NO_DATA, SKIPPED = "Pass", "Fail", "Inconclusive", "NoData", "Skipped"
+# analysis sources
+PODS, PROMETHEUS = "Pods", "Prometheus"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,68 @@ class LastAnalysis:
     stable: float | None = None
     canary: float | None = None
     max_drop: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What one arm answered in an analysis window: the inputs of every test."""
+
+    requests: int = 0  # answered or failed by the server (client errors excluded)
+    errors: int = 0  # server errors
+    slow: int = 0  # answered slower than the pods' slow threshold
+    feedback_count: int = 0
+    feedback_sum: float = 0.0
+    feedback_sum_squares: float = 0.0
+    labels: dict[str, int] = field(default_factory=dict)  # predicted label -> count
+
+
+@dataclass(frozen=True)
+class Pair:
+    stable: Counts = field(default_factory=Counts)
+    canary: Counts = field(default_factory=Counts)
+
+
+@dataclass(frozen=True)
+class PodWindow:
+    """One pod process in the window: its counters when first seen, and what it added since."""
+
+    name: str
+    epoch: str
+    baseline: Pair = field(default_factory=Pair)
+    counted: Pair = field(default_factory=Pair)
+
+
+@dataclass(frozen=True)
+class MetricState:
+    name: str
+    state: str
+    message: str = ""
+    stable: float | None = None
+    canary: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    stable_samples: int = 0
+    canary_samples: int = 0
+
+
+@dataclass(frozen=True)
+class AnalysisStatus:
+    """The live analysis window of the rollout in progress (kept here so a restart resumes)."""
+
+    canary_version: str
+    stable_version: str
+    started_at: str
+    updated_at: str
+    source: str = PODS
+    verdict: str = INCONCLUSIVE
+    message: str = ""
+    carried: Pair = field(default_factory=Pair)  # pods that restarted or left
+    pods: list[PodWindow] = field(default_factory=list)
+    totals: Pair = field(default_factory=Pair)
+    metrics: list[MetricState] = field(default_factory=list)
+    canary_best_probability: float | None = None  # Bandit: P(canary has the higher reward)
 
 
 @dataclass(frozen=True)
@@ -93,6 +159,7 @@ class CanaryStatus:
     converged_pods: int = 0
     total_pods: int = 0
     last_analysis: LastAnalysis | None = None
+    analysis: AnalysisStatus | None = None
     history: list[HistoryEntry] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
 

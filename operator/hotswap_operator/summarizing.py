@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
-from hotswap_operator import conditions, reasons, situations
+from hotswap_operator import conditions, reasons, situations, windows
 from hotswap_operator.decisions import NORMAL, WARNING, Decision, Event, plan_of
 from hotswap_operator.situations import Situation
-from hotswap_operator.statuses import CanaryStatus, Condition
+from hotswap_operator.statuses import AnalysisStatus, CanaryStatus, Condition
 
 EVENTFUL = (reasons.PROGRESSING, reasons.DEGRADED)
 
@@ -16,6 +17,7 @@ def finish(s: Situation, decision: Decision) -> Decision:
     pods = s.verdict.pods
     status = replace(
         decision.status,
+        analysis=analysis_to_write(s, decision.status),
         observed_generation=s.verdict.generation,
         pods=pods,
         total_pods=len(pods),
@@ -53,6 +55,23 @@ def pods_readiness(s: Situation, status: CanaryStatus) -> tuple[bool, str, str]:
         message = f"{done}/{total} ready pods report the declared routing"
         return False, reasons.WAITING_FOR_PODS, message
     return True, reasons.CONVERGED, f"{status.stable_version} serves on {done}/{total} pods"
+
+
+def analysis_to_write(s: Situation, decided: CanaryStatus) -> AnalysisStatus | None:
+    """The fresh window when it matters (a new window, verdict or pod process, another change
+    being written, or `intervalSeconds` since the last write); else the one in status, so an
+    idle look writes nothing. Without a canary, the last window stays for people to read."""
+    fresh, kept = s.analysis, s.status.analysis
+    if fresh is None or kept is None:
+        return fresh or kept
+    if decided != s.status or fresh.started_at != kept.started_at:
+        return fresh
+    if fresh.verdict != kept.verdict or not windows.same_processes(fresh, kept):
+        return fresh
+    due = conditions.parse_stamp(kept.updated_at) + timedelta(
+        seconds=s.spec.analysed.interval_seconds
+    )
+    return fresh if s.now >= due else kept
 
 
 def degraded_reason(status: CanaryStatus) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hotswap_operator.statuses import PodState
+from hotswap_operator.statuses import PODS, Pair, PodState
+from hotswap_operator.windows import PodSample
 
 # Target states
 MISSING = "Missing"  # no ModelVersion of that name
@@ -54,8 +55,13 @@ class Verdict:
     pod_failure: PodFailure | None = None
     promote: str | None = None  # hotswap.dev/promote annotation value
     abort: str | None = None  # hotswap.dev/abort annotation value
+    source: str = PODS  # where the analysis signals come from
+    samples: list[PodSample] | None = None  # pods' counters of the rollout's arms (Pods source)
+    totals: Pair | None = None  # the window's sums, from Prometheus (Prometheus source)
+    source_error: str | None = None  # why the analysis source could not be read this time
 
     @property
     def converged(self) -> bool:
-        """routing.json is as declared and every ready pod reports it."""
-        return self.routing_matches and all(pod.ready for pod in self.pods)
+        """routing.json is as declared and every ready pod reports it (at least one pod:
+        nothing counts as confirmed when no pod confirmed it)."""
+        return self.routing_matches and bool(self.pods) and all(pod.ready for pod in self.pods)

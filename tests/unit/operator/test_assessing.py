@@ -18,7 +18,17 @@ POD = Pod("inference-0", "127.0.0.10", 8001)
 
 
 def answer(**fields: Any) -> dict[str, Any]:
-    return ROUTING.to_dict() | {"ready": True, "lastError": None} | fields
+    return ROUTING.to_dict() | {"model": "intent", "ready": True, "lastError": None} | fields
+
+
+def failed(generation: int) -> dict[str, Any]:
+    return {
+        "error": "load_failed",
+        "version": NEW.version,
+        "reason": "x",
+        "generation": generation,
+        "time": "2026-11-28T14:30:00+00:00",
+    }
 
 
 CASES = [
@@ -37,14 +47,14 @@ CASES = [
     (
         "a failure found by polling this generation",
         200,
-        answer(generation=6, lastError={"version": NEW.version, "reason": "x", "generation": 7}),
+        answer(generation=6, lastError=failed(7)),
         False,
         ("inference-0", NEW.version, "x"),
     ),
     (
         "an old failure is history",
         200,
-        answer(lastError={"version": NEW.version, "reason": "x", "generation": 3}),
+        answer(lastError=failed(3)),
         True,
         None,
     ),

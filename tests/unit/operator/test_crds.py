@@ -164,7 +164,16 @@ def test_printer_columns_point_at_fields(crd_name: str) -> None:
 def test_printer_columns_are_the_documented_ones() -> None:
     expected = {
         "modelversions.hotswap.dev": ["Model", "Version", "Verified", "Serving", "Accuracy", "Age"],
-        "canaries.hotswap.dev": ["Model", "Stable", "Canary", "Weight", "Step", "Ready", "Age"],
+        "canaries.hotswap.dev": [
+            "Model",
+            "Stable",
+            "Canary",
+            "Weight",
+            "Step",
+            "Analysis",
+            "Ready",
+            "Age",
+        ],
     }
     for name, columns in expected.items():
         seen = [

@@ -207,11 +207,19 @@ CASES = [
         {"current_step": 4, "promote_handled": "t2"},
     ),
     Case(
-        "an analysis step passes, recorded as skipped",
+        "an analysis step holds without data (missing data is never a verdict)",
         spec(steps=True),
         stepping(4, 50),
         verdict(),
-        {"current_step": 5},
+        {"current_step": 4},
+        {"Progressing": ("True", reasons.ANALYSING)},
+    ),
+    Case(
+        "a promote by hand moves past an analysis step that holds",
+        spec(steps=True),
+        stepping(4, 50),
+        verdict(promote="p9"),
+        {"current_step": 5, "promote_handled": "p9"},
     ),
     Case(
         "after the last step the canary becomes stable",
@@ -392,10 +400,11 @@ def test_history_keeps_the_newest_entries_up_to_the_limit() -> None:
 
 
 def test_a_full_steps_rollout_reaches_stable_in_bounded_decisions() -> None:
-    """Time passes while nothing changes; a promote comes at the open pause (step 3)."""
+    """Time passes while nothing changes; a promote comes at the open pause (step 3) and at
+    the analysis step (4), which holds without traffic."""
     current, now = status(), NOW
     for _ in range(40):
-        promote = "p" if current.current_step == 3 else None
+        promote = {3: "p", 4: "q"}.get(current.current_step or 0)
         seen = deciding.next_decision(spec(steps=True), current, verdict(promote=promote), now)
         if seen.status == current:
             now += timedelta(minutes=1)

@@ -27,9 +27,9 @@ def test_an_unknown_strategy_is_refused() -> None:
         "model": "m",
         "version": "v",
         "selector": {"matchLabels": {"a": "b"}},
-        "strategy": {"type": "Bandit"},
+        "strategy": {"type": "Roulette"},
     }
-    with pytest.raises(encoding.ParseError, match="Bandit"):
+    with pytest.raises(encoding.ParseError, match="Roulette"):
         specs.parse_canary(body)
 
 
