@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hotswap.store import routes, switching, versions
+from hotswap.store.errors import StoreError
 from hotswap.store.layout import ModelPaths
 from hotswap.store.routes import Arm, Routing
 from hotswap_inference import accelerating, preparing, splitting, states
@@ -94,12 +95,20 @@ class Reloader:
         failed_at = self._failed.get(routing)
         return failed_at is not None and time.monotonic() - failed_at < self.retry_failed_seconds
 
+    def _declared(self, routing: Routing) -> bool:
+        """routing.json declares exactly `routing`: it was re-created with a lower generation
+        (deleted, or a re-created Canary), so the lower generation is the declared state."""
+        try:
+            return routes.read_routing(self.paths) == routing
+        except (StoreError, OSError):
+            return False
+
     def _apply_locked(self, routing: Routing, source: str) -> str:
         current = self.state
         applied = current.generation if current and current.source == FROM_ROUTING else -1
         if source == FROM_ROUTING and routing.generation == applied:
             return NOOP
-        if source == FROM_ROUTING and routing.generation < applied:
+        if source == FROM_ROUTING and routing.generation < applied and not self._declared(routing):
             raise StaleGeneration(
                 f"generation {routing.generation} is older than the applied {applied}: "
                 "send the latest routing",

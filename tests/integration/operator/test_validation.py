@@ -155,6 +155,9 @@ INVALID_CANARIES = [
     ("mirror above 100", canary(mirrorPercent=150), "spec.mirrorPercent"),
     ("mirror below 0", canary(mirrorPercent=-5), "spec.mirrorPercent"),
     ("sticky header with a space", canary(stickyHeader="X Bad"), "spec.stickyHeader"),
+    ("sticky header Authorization", canary(stickyHeader="Authorization"), "must not carry"),
+    ("sticky header cookie", canary(stickyHeader="cookie"), "spec.stickyHeader must not"),
+    ("sticky header X-Forwarded-For", canary(stickyHeader="X-Forwarded-For"), "credentials"),
     ("gate without a metric", canary(offlineGate={"maxDrop": 0.1}), "spec.offlineGate.metric"),
     (
         "gate drop above 1",
@@ -224,6 +227,13 @@ def test_model_version_spec_is_immutable(
         assert "ModelVersion spec is immutable" in message, f"changing {what}: got {message!r}"
     finally:
         cluster.delete("modelversions", name)
+
+
+def test_an_ordinary_sticky_header_is_accepted(cluster: flows.Cluster) -> None:
+    """The twin of the denied sticky headers: a header of the caller's own passes the rule."""
+    cluster.delete("canaries", "sticky-ok")
+    cluster.create("canaries", canary("sticky-ok", stickyHeader="X-User-Bucket"))
+    cluster.delete("canaries", "sticky-ok")
 
 
 def test_canary_model_is_immutable(cluster: flows.Cluster) -> None:
