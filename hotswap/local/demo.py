@@ -3,6 +3,8 @@
 Cluster up, namespace and RBAC, the operator and three replicas registered as pods; train v1,
 deploy it (Immediate), live traffic; train v2, Steps 10% -> pause 5s -> 50% -> pause until
 promoted -> 100%, promote as `hotswap promote` does, then `hotswap rollback` to v1 (instant).
+Then the analysis on its own: the traffic rewards each answer from the true label; a version
+trained on half-wrong labels is rolled back by the operator, a good one promoted.
 Requests per version and arm at each stage; everything it started is stopped at the end.
 """
 
@@ -36,6 +38,16 @@ STEPS: dict[str, Any] = {
         {"name": "all", "setWeight": 100},
     ],
 }
+ANALYSED: dict[str, Any] = {
+    "type": "Steps",
+    "steps": [
+        {"name": "twenty", "setWeight": 20},
+        {"name": "check-twenty", "analysis": {}},
+        {"name": "half", "setWeight": 50},
+        {"name": "check-half", "analysis": {}},
+    ],
+}
+ANALYSIS_SECONDS = 240.0
 
 
 def run(workdir: Path | None = None, *, count: int = 3) -> int:
@@ -58,11 +70,16 @@ def play(env: Environment, progress: Progress) -> int:
     with watching.Watcher(env.objects, CANARY, progress.say):
         wait_ready(env, v1.name)
         targets = tuple(pod.target for pod in env.pods)
-        load = traffic.Load(targets, requests=500_000, seconds=300, threads=2)
+        labelled = traffic.labelled_texts()
+        load = traffic.Load(targets, requests=500_000, seconds=600, threads=2, labelled=labelled)
         with traffic.LiveTraffic(load, declared=Declared(env.paths)) as live:
-            progress.say(f"live traffic: 2 clients round-robin over {len(targets)} replicas")
+            progress.say(
+                f"live traffic: 2 clients round-robin over {len(targets)} replicas, each answer "
+                "rewarded 1 if it is the true label, else 0 (POST /feedback, signed token)"
+            )
             progress.observe(live, f"stable {v1.version}", OBSERVE_SECONDS)
             roll_out(env, progress, live, v1)
+            analyse(env, progress, live)
         total = live.snapshot()
     return report(progress, total)
 
@@ -89,13 +106,46 @@ def roll_out(
     progress.observe(live, f"rolled back: stable {v1.version}", OBSERVE_SECONDS)
 
 
-def wait_ready(env: Environment, version: str) -> dict[str, Any]:
+def analyse(env: Environment, progress: Progress, live: traffic.LiveTraffic) -> None:
+    """A worse version rolled back by the analysis on its own; a better one promoted."""
+    worse = releasing.train_and_register(env, seed=3, label_noise=0.5)
+    deploy_analysed(env, progress, worse)
+    status = objects.wait_for_status(
+        env.objects, CANARY, lambda s: degraded(s, "AnalysisFailed"), what="AnalysisFailed",
+        timeout=ANALYSIS_SECONDS,
+    )  # fmt: skip
+    progress.say(f"rolled back on its own: {status['lastAnalysis']['message']}")
+    progress.observe(live, "after the automatic rollback", OBSERVE_SECONDS)
+    better = releasing.train_and_register(env, seed=4)
+    deploy_analysed(env, progress, better)
+    status = wait_ready(env, better.name, timeout=ANALYSIS_SECONDS)
+    progress.say(f"promoted on its own: {status['lastAnalysis']['message']}")
+    progress.observe(live, f"promoted: stable {better.version}", OBSERVE_SECONDS)
+
+
+def deploy_analysed(env: Environment, progress: Progress, release: releasing.Release) -> None:
+    spec = {"version": release.name, "strategy": ANALYSED, "analysis": {}}
+    env.objects.patch("canaries", CANARY, {"spec": spec})
+    progress.say(
+        f"spec.version = {release.name}: Steps 20% -> analysis -> 50% -> analysis, checked "
+        "continuously (spec.analysis defaults: alpha 0.05)"
+    )
+
+
+def degraded(status: dict[str, Any], reason: str) -> bool:
+    found = [c for c in status.get("conditions") or [] if c.get("type") == "Degraded"]
+    return bool(found) and found[0].get("status") == "True" and found[0].get("reason") == reason
+
+
+def wait_ready(env: Environment, version: str, *, timeout: float = 60.0) -> dict[str, Any]:
     def ready_on(status: dict[str, Any]) -> bool:
         ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
         on = status.get("stableVersion") == version and not status.get("canaryVersion")
         return on and bool(ready) and ready[0].get("status") == "True"
 
-    return objects.wait_for_status(env.objects, CANARY, ready_on, what=f"Ready on {version}")
+    return objects.wait_for_status(
+        env.objects, CANARY, ready_on, what=f"Ready on {version}", timeout=timeout
+    )
 
 
 def wait_step(env: Environment, *, weight: int, step: int) -> dict[str, Any]:

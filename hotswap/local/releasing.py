@@ -16,11 +16,12 @@ class Release:
     version: str  # the version id, what responses carry in X-Model-Version
 
 
-def train_and_register(env: Environment, *, seed: int) -> Release:
-    result = training.train(env.paths.root, env.paths.model, seed=seed)
+def train_and_register(env: Environment, *, seed: int, label_noise: float = 0.0) -> Release:
+    result = training.train(env.paths.root, env.paths.model, seed=seed, label_noise=label_noise)
     release = Release(result.manifest["metadata"]["name"], str(result.published.version))
     accuracy = float(result.metrics.get("accuracy", 0.0))
-    env.say(f"trained {release.version} (accuracy {accuracy:.3f}); published on the volume")
+    noise = f", {label_noise:.0%} of its training labels wrong" if label_noise else ""
+    env.say(f"trained {release.version} (accuracy {accuracy:.3f}{noise}); published on the volume")
     env.objects.create("modelversions", result.manifest)
     objects.wait_for_condition(env.objects, "modelversions", release.name, "Verified", every=0.1)
     env.say(f"ModelVersion {release.name} created; the operator verified its digest")

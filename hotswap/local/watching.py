@@ -39,6 +39,28 @@ def describe_traffic(status: dict[str, Any]) -> str:
     return f"stable {status.get('stableVersion')}, {split}{where}; {pods}"
 
 
+def describe_analysis(status: dict[str, Any]) -> str | None:
+    """The live analysis in one line: the verdict, then each metric's estimates and interval."""
+    window = status.get("analysis")
+    if not window or window.get("canaryVersion") != status.get("canaryVersion"):
+        return None
+    parts = [describe_metric(m) for m in window.get("metrics") or []]
+    return f"analysis {window.get('verdict')}: " + "; ".join(parts)
+
+
+def describe_metric(metric: dict[str, Any]) -> str:
+    name, state = metric.get("name"), metric.get("state")
+    if metric.get("canary") is None or metric.get("stable") is None:
+        return f"{name} {state}"
+    interval = ""
+    if metric.get("lower") is not None and metric.get("upper") is not None:
+        interval = f" worse by [{metric['lower']:+.3f}, {metric['upper']:+.3f}]"
+    return (
+        f"{name} canary {metric['canary']:.3f} vs stable {metric['stable']:.3f} "
+        f"(n={metric.get('canarySamples')}/{metric.get('stableSamples')}){interval} {state}"
+    )
+
+
 class Watcher:
     """Prints the transitions of Canary `name` until the `with` block ends: every status the
     operator writes arrives as a watch event, so short-lived states are printed too."""
@@ -92,6 +114,9 @@ class Watcher:
         lines = describe_conditions(status)
         if status.get("stableVersion"):
             lines["traffic"] = describe_traffic(status)
+        analysis = describe_analysis(status)
+        if analysis is not None:
+            lines["analysis"] = analysis
         for key, line in lines.items():
             if self.seen.get(key) != line and not self._quiet(key, line):
                 self.say(f"Canary {self.name}: {line}")

@@ -2,7 +2,8 @@
 
 What the user sees: exit 0; a progress line for each event (control plane, RBAC, operator,
 replicas as pods, both versions trained and verified, each step's weight, the pause, promote,
-rollback); requests per version and arm at each stage; 0 failed requests; and afterwards
+rollback, then a worse version rolled back and a better one promoted by the analysis on their
+own); requests per version and arm at each stage; 0 failed requests; and afterwards
 nothing of it runs: no process it started, no port it printed still open; the same after
 Ctrl-C in the middle of it.
 """
@@ -28,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         [sys.executable, "-m", "hotswap", "demo", "--workdir", str(workdir)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     )
     assert result.returncode == 0, (
@@ -70,6 +71,13 @@ def test_each_event_has_a_progress_line(demo: tuple[Path, str]) -> None:
         r"\$ hotswap rollback intent: ",
         r"Canary intent: Progressing=True RollingBack: rolling back all traffic",
         r"rolled back: Rollback \S+ -> \S+, no steps",
+        rf"trained {VERSION} \(accuracy [\d.]+, 50% of its training labels wrong\)",
+        r"Canary intent: analysis Inconclusive: errorRate ",
+        r"Canary intent: Degraded=True AnalysisFailed: analysis failed: reward Fail: ",
+        r"rolled back on its own: reward Fail: canary [\d.]+ vs stable [\d.]+",
+        r"Canary intent: Progressing=True Analysing: step 2/4 'check-twenty'",
+        r"Canary intent: Progressing=True Promoting: every step passed",
+        r"promoted on its own: every tested metric passed",
         r"operator stopped",
         r"stopped 3 replicas and removed their pods",
         r"control plane down \(kube-apiserver, etcd stopped\)",

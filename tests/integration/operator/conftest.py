@@ -224,6 +224,54 @@ def check_load(seen: tallies.Tally) -> None:
 
 
 @pytest.fixture
+def fed_rollout(
+    cluster: flows.Cluster, registered: Volume, pods: list[replicas.Replica]
+) -> Iterator[given.Rollout]:
+    """`rollout`, with a load loop that sends feedback from the intent data's true labels
+    (reward 1 for a right answer, else 0) with each answer's signed feedback token."""
+    found = given.Rollout(cluster, registered, pods)
+    load = traffic.Load(
+        tuple(pod.target for pod in pods),
+        40_000,
+        600.0,
+        threads=2,
+        pause=0.005,
+        labelled=traffic.labelled_texts(),
+    )
+    declared = Declared(layout.ModelPaths(registered.root, MODEL))
+    with traffic.LiveTraffic(load, declared=declared) as live:
+        yield found
+    cluster.delete("canaries", found.name)
+    seen = live.snapshot()
+    check_load(seen)
+    assert sum(seen.rewards.values()) > 0, "the load loop credited no feedback"
+
+
+def register_trained(cluster: flows.Cluster, volume: Volume, *, seed: int, noise: float) -> str:
+    """A newly trained version (never served), registered and verified: its label."""
+    label = f"trained-{uuid.uuid4().hex[:6]}"
+    result = training.train(volume.root, MODEL, seed=seed, label_noise=noise)
+    volume.versions[label] = result.manifest
+    cluster.create("modelversions", result.manifest)
+    flows.wait_for_condition(
+        cluster, "modelversions", result.manifest["metadata"]["name"], "Verified"
+    )
+    return label
+
+
+@pytest.fixture
+def noisy(cluster: flows.Cluster, registered: Volume) -> str:
+    """A version trained on half-wrong labels (~50% accurate against ~98%): its label."""
+    return register_trained(cluster, registered, seed=4, noise=0.5)
+
+
+@pytest.fixture
+def clean(cluster: flows.Cluster, registered: Volume) -> str:
+    """A version trained on the true labels that never served: its label."""
+    return register_trained(cluster, registered, seed=5, noise=0.0)
+
+
+@pytest.fixture
 def fresh(cluster: flows.Cluster, registered: Volume) -> str:
     """A version that never served (a rollout to it takes the steps): its label."""
     source = registered.folder("v1")
