@@ -86,8 +86,8 @@ def _loop(paths: ModelPaths, pods: list[replicas.Replica], progress: Progress, v
     return 1 if total.failed else 0
 
 
-def train(paths: ModelPaths, progress: Progress, *, seed: int) -> str:
-    result = training.train(paths.root, paths.model, seed=seed)
+def train(paths: ModelPaths, progress: Progress, *, seed: int, label_noise: float = 0.0) -> str:
+    result = training.train(paths.root, paths.model, seed=seed, label_noise=label_noise)
     published = result.published
     accuracy = float(result.metrics.get("accuracy", 0.0))
     progress.say(f"trained {published.version} ({published.digest[:15]}…) accuracy {accuracy:.3f}")
