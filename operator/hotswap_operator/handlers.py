@@ -83,7 +83,7 @@ def run_canary(
 def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> None:
     """A failing pass is logged and retried at the next tick; the daemon never dies of it."""
     try:
-        runtime.latest[uid] = reconciling.reconcile_canary(context, runtime.newest(uid, body))
+        runtime.remember(uid, reconciling.reconcile_canary(context, runtime.newest(uid, body)))
     except Exception:
         log.exception("reconcile of Canary %s/%s failed; retrying", context.namespace, context.name)
         runtime.waker(uid).wait(ERROR_BACKOFF_SECONDS)
