@@ -81,9 +81,12 @@ def run_canary(
 
 
 def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> None:
-    """A failing pass is logged and retried at the next tick; the daemon never dies of it."""
+    """A failing pass is logged, counted (hotswap_operator_reconcile_errors_total, which the
+    HotswapOperatorReconcileFailing alert reads) and retried after a back-off; the daemon never
+    dies of it."""
     try:
         runtime.remember(uid, reconciling.reconcile_canary(context, runtime.newest(uid, body)))
     except Exception:
+        runtime.metrics.reconcile_errors.labels("Canary").inc()
         log.exception("reconcile of Canary %s/%s failed; retrying", context.namespace, context.name)
         runtime.waker(uid).wait(ERROR_BACKOFF_SECONDS)

@@ -91,6 +91,13 @@ class Metrics:
         )
         self.shown: dict[str, Shown] = {}  # canary name -> the series its gauges carry
         self.lock = threading.Lock()
+        self.reconcile_errors = Counter(
+            "hotswap_operator_reconcile_errors_total",
+            "Reconcile passes that raised (logged, retried after a back-off), by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.reconcile_errors.labels("Canary")  # at 0, so increase() sees the first one
 
     def show_canary(self, canary: str, model: str, status: CanaryStatus) -> None:
         """The Canary's gauges from its status; a condition's earlier status/reason series go."""
