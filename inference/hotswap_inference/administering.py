@@ -19,6 +19,11 @@ from hotswap_inference import endpoints, inputs
 from hotswap_inference.errors import BadInput, InvalidRouting, Unauthorized, WrongModel
 from hotswap_inference.services import Service
 
+ROUTING_SHAPE = (
+    "routing is invalid: send Routing.to_dict() plus 'model' (stable, canary, weight, "
+    "stickyHeader, mirrorPercent, generation)"
+)
+
 
 def check_token(request: Request, service: Service) -> None:
     expected = service.settings.token()
@@ -42,8 +47,10 @@ def parse_reload(body: Any, model: str) -> Routing:
         raise WrongModel(f"this pod serves {model!r}, not {body['model']!r}", field="model")
     try:
         return Routing.from_dict(body)
-    except (StoreError, ValueError) as exc:
+    except StoreError as exc:  # the store's message names the field and the fix
         raise InvalidRouting(f"routing is invalid: {exc}", field="routing") from exc
+    except (TypeError, ValueError) as exc:  # never a Python exception's text
+        raise InvalidRouting(ROUTING_SHAPE, field="routing") from exc
 
 
 async def reload(request: Request) -> Response:

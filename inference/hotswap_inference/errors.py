@@ -2,11 +2,13 @@
 
 Every error body is JSON: `{"error": <code>, "message": <what is wrong and the fix>, ...}`;
 V2 paths answer `{"error": <message>}` as the Open Inference Protocol says. A response after
-routing carries the routed version and arm in `X-Model-Version` / `X-Model-Arm`.
+routing carries the routed version, arm and request id in `X-Model-Version` / `X-Model-Arm` /
+`X-Request-Id`. Messages say what was wrong with the request, never a Python exception's text.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -15,6 +17,9 @@ from starlette.responses import JSONResponse, Response
 
 VERSION_HEADER = "X-Model-Version"
 ARM_HEADER = "X-Model-Arm"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -75,6 +80,24 @@ class RateLimited(ServiceError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="Content-Type")
+
+
+class ClientGone(ServiceError):
+    """The client closed the connection before its whole body arrived (nginx's 499)."""
+
+    status = 499
+    code = "client_closed_request"
+
+    def __init__(self, *, received: int) -> None:
+        super().__init__(f"the client closed the connection after {received} bytes of the body")
+
+
 class InvalidRouting(ServiceError):
     code = "invalid_routing"
 
@@ -111,6 +134,20 @@ async def handle_service_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    """One log line, no traceback; the answer goes nowhere (uvicorn drops it)."""
+    assert isinstance(exc, ClientGone)
+    client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+    log.warning("%s %s from %s: %s", request.method, request.url.path, client, exc.message)
+    return await handle_service_error(request, exc)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug, not the request's fault: the usual shape, no exception text (uvicorn logs it)."""
+    body = {"error": "internal_error", "message": "the server failed: retry, or report it"}
+    return JSONResponse(body, status_code=500, headers=routed_headers(request))
+
+
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405: JSON too, naming the path or method."""
     assert isinstance(exc, HTTPException)
@@ -119,15 +156,17 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 
 def routed_headers(request: Request) -> dict[str, str]:
-    """The version/arm headers of a request that was routed before it failed."""
+    """The version/arm/request id headers of a request that was routed before it failed."""
     routed = getattr(request.state, "routed", None)
     if routed is None:
         return {}
-    version, arm = routed
-    return {VERSION_HEADER: version, ARM_HEADER: arm}
+    version, arm, request_id = routed
+    return {VERSION_HEADER: version, ARM_HEADER: arm, REQUEST_ID_HEADER: request_id}
 
 
 EXCEPTION_HANDLERS: Any = {
+    ClientGone: handle_client_gone,
     ServiceError: handle_service_error,
     HTTPException: handle_http_error,
+    Exception: handle_unexpected,
 }

@@ -5,7 +5,7 @@ The two prediction routes (`/predict`, V2 infer) are ASGI apps, not Starlette en
 catches a KeyError for every header that is absent). The bytes on the wire are the same as a
 `JSONResponse`'s. Errors still raise `ServiceError`; Starlette's exception middleware turns
 them into the same responses as on every other route (`errors.handle_service_error`), with
-the routed version and arm read from the request's state (`mark_routed`).
+the routed version, arm and request id read from the request's state (`mark_routed`).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ class Exchange:
         """A Starlette request over the same scope, for code that wants one (the guards)."""
         return Request(self.scope, self.receive)
 
-    def mark_routed(self, version: str, arm: str) -> None:
-        """Record the routed version and arm where the error handler reads them."""
-        self.scope.setdefault("state", {})["routed"] = (version, arm)
+    def mark_routed(self, version: str, arm: str, request_id: str) -> None:
+        """Record the routed version, arm and request id where the error handler reads them."""
+        self.scope.setdefault("state", {})["routed"] = (version, arm, request_id)
 
 
 def header_map(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

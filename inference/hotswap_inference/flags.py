@@ -7,12 +7,13 @@ Each flag overrides its `HOTSWAP_*` environment variable; an unset flag leaves t
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hotswap_inference import settings
 
-FLAGS: list[tuple[str, type, str]] = [
+FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
     ("model_root", Path, "model volume root (env HOTSWAP_MODEL_ROOT, default .hotswap/models)"),
     ("model", str, "model name to serve (default intent)"),
     ("host", str, "address to listen on (default 127.0.0.1; containers pass 0.0.0.0)"),
@@ -27,6 +28,13 @@ FLAGS: list[tuple[str, type, str]] = [
     ("api_keys_file", Path, "file of API keys, one per line; turns key checks on"),
     ("rate_limit", float, "requests per second per client; 0 is off (default)"),
     ("rate_burst", int, "burst size of the rate limit (default 20)"),
+    ("max_header_bytes", int, "largest request line and headers (default 65536)"),
+    ("header_timeout", float, "seconds to receive a request head (default 10)"),
+    ("body_timeout", float, "seconds to receive a body after its head (default 30)"),
+    ("keepalive_timeout", float, "seconds an idle keep-alive connection stays (default 5)"),
+    ("max_connections", int, "open connections on the serving port (default 1000)"),
+    ("trusted_proxies", settings.split_list, "proxies whose X-Forwarded-For counts (default none)"),
+    ("key_failures_per_minute", int, "wrong API keys per client address (default 10; 0 off)"),
     ("query_log_file", Path, "also append the query log to this file"),
 ]
 

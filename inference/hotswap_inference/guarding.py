@@ -1,7 +1,10 @@
 """Optional guards of the serving endpoints: API keys and a per-client token bucket.
 
 Keys come as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time.
-The rate limit keys on the API key when there is one, else on the client address.
+Wrong keys are limited per client address (`key_failures` a minute, then 429 with
+`Retry-After`, even for the right key, so guessing online stays slow). The rate limit keys on
+the API key when there is one, else on the client address. The client address is the peer's,
+or X-Forwarded-For's from a trusted proxy (`Settings.trusted_proxies`, uvicorn's middleware).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def check_key(presented: str | None, keys: tuple[str, ...]) -> None:
 
 
 class TokenBuckets:
-    """`rate` requests per second per client, bursts up to `burst`; oldest clients forgotten."""
+    """`rate` tokens per second per client, up to `burst`; oldest clients forgotten."""
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
@@ -51,26 +54,30 @@ class TokenBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, client: str) -> None:
+    def take(self, client: str, *, cost: float = 1.0) -> int | None:
+        """Spend `cost` tokens; the seconds to wait when `client` had less than one, else None.
+
+        `cost=0` only asks whether `client` may go on."""
         with self._lock:
             now = time.monotonic()
             tokens, last = self._buckets.pop(client, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
             if len(self._buckets) >= MAX_CLIENTS:
                 self._buckets.popitem(last=False)
-            self._buckets[client] = (max(tokens - 1.0, 0.0), now)
+            self._buckets[client] = (max(tokens - cost, 0.0), now)
         if tokens < 1.0:
-            retry = max(1, math.ceil((1.0 - tokens) / self.rate))
-            raise RateLimited(
-                f"more than {self.rate:g} requests per second: retry after {retry} s",
-                retry_after=retry,
-            )
+            return max(1, math.ceil((1.0 - tokens) / self.rate))
+        return None
 
 
 class Guard:
-    def __init__(self, keys: tuple[str, ...], *, rate: float, burst: int) -> None:
+    def __init__(
+        self, keys: tuple[str, ...], *, rate: float, burst: int, key_failures: int = 0
+    ) -> None:
         self.keys = keys
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+        limited = keys and key_failures > 0
+        self.failures = TokenBuckets(key_failures / 60, key_failures) if limited else None
 
     @property
     def enabled(self) -> bool:
@@ -80,8 +87,34 @@ class Guard:
         if not self.enabled:
             return  # both guards off: nothing to read
         presented = presented_key(request)
+        client = request.client.host if request.client else "unknown"
         if self.keys:
-            check_key(presented, self.keys)
+            self.check_key(presented, client)
         if self.buckets is not None:
-            client = request.client.host if request.client else "unknown"
-            self.buckets.take(f"key:{presented}" if self.keys else f"addr:{client}")
+            retry = self.buckets.take(f"key:{presented}" if self.keys else f"addr:{client}")
+            if retry is not None:
+                raise RateLimited(
+                    f"more than {self.buckets.rate:g} requests per second: retry after {retry} s",
+                    retry_after=retry,
+                )
+
+    def check_key(self, presented: str | None, client: str) -> None:
+        """The key check, refused for `client` while it has sent too many wrong keys."""
+        if self.failures is not None:
+            self.refuse_guessing(client, cost=0.0)
+        try:
+            check_key(presented, self.keys)
+        except Unauthorized:
+            if self.failures is not None and presented is not None:
+                self.refuse_guessing(client, cost=1.0)
+            raise
+
+    def refuse_guessing(self, client: str, *, cost: float) -> None:
+        assert self.failures is not None
+        retry = self.failures.take(client, cost=cost)
+        if retry is not None:
+            raise RateLimited(
+                f"too many wrong API keys from {client} (more than {self.failures.burst} a "
+                f"minute): retry after {retry} s with a valid key",
+                retry_after=retry,
+            )

@@ -2,12 +2,17 @@
 
 uvicorn's per-server signal capture is turned off; the runner handles SIGTERM and SIGINT
 itself and asks every server to finish its in-flight requests and exit (exit code 0).
+Every server bounds its connections (`connections`): head size, deadlines and a count, the
+serving port's count within the process's file limit so the admin and metrics ports (and the
+probes, by closing idle connections) keep answering when the serving port is flooded.
+X-Forwarded-For is read only from `trusted_proxies` (none by default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
 from collections.abc import Iterator, Sequence
@@ -17,8 +22,10 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from hotswap_inference import apps
+from hotswap_inference import apps, connections
 from hotswap_inference.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Server(uvicorn.Server):
@@ -33,26 +40,68 @@ def build_servers(settings: Settings, *, registry: CollectorRegistry | None = No
     """Serving, admin and metrics servers, in that order, sharing one `Service`."""
     app = apps.create_app(settings, registry=registry)
     service = app.state.service
+    closed = connections.closed_counter(service.metrics.registry)
+    small = connections.SMALL_SERVER_CONNECTIONS
+    servers: list[tuple[str, ASGIApp, int, int]] = [
+        ("serving", app, settings.port, serving_capacity(settings)),
+        ("admin", apps.create_admin_app(service), settings.admin_port, small),
+        ("metrics", apps.create_metrics_app(service), settings.metrics_port, small),
+    ]
     return [
-        make_server(app, settings.host, settings.port, lifespan="on"),
-        make_server(apps.create_admin_app(service), settings.host, settings.admin_port),
-        make_server(apps.create_metrics_app(service), settings.host, settings.metrics_port),
+        make_server(
+            served,
+            settings,
+            port=port,
+            pool=connections.Pool(policy_of(settings), capacity=cap, closed=closed, server=name),
+            lifespan="on" if name == "serving" else "off",
+        )
+        for name, served, port, cap in servers
     ]
 
 
+def policy_of(settings: Settings) -> connections.Policy:
+    return connections.Policy(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        keepalive_timeout=settings.keepalive_timeout,
+    )
+
+
+def serving_capacity(settings: Settings) -> int:
+    capacity = connections.file_budget(settings.max_connections)
+    if capacity < settings.max_connections:
+        log.warning(
+            "HOTSWAP_MAX_CONNECTIONS=%d lowered to %d: the process may open too few files "
+            "(raise `ulimit -n`)",
+            settings.max_connections,
+            capacity,
+        )
+    return capacity
+
+
 def make_server(
-    app: ASGIApp, host: str, port: int, *, lifespan: Literal["on", "off"] = "off"
+    app: ASGIApp,
+    settings: Settings,
+    *,
+    port: int,
+    pool: connections.Pool,
+    lifespan: Literal["on", "off"] = "off",
 ) -> Server:
     # asyncio, not uvloop: libuv accepts one connection per loop pass, so under load new
     # connections waited up to ~400 ms for their first answer (docs/fastpath.md).
     config = uvicorn.Config(
         app,
-        host=host,
+        host=settings.host,
         port=port,
         lifespan=lifespan,
         access_log=False,
         log_level="warning",
         loop="asyncio",
+        http=connections.protocol_class(pool),
+        ws="none",
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
     )
     return Server(config)
 

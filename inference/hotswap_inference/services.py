@@ -59,7 +59,10 @@ class Service:
             retry_failed_seconds=settings.retry_failed_seconds,
         )
         self.guard = guarding.Guard(
-            settings.keys(), rate=settings.rate_limit, burst=settings.rate_burst
+            settings.keys(),
+            rate=settings.rate_limit,
+            burst=settings.rate_burst,
+            key_failures=settings.key_failures_per_minute,
         )
         self.querylog = recording.QueryLog(
             stdout=settings.query_log_stdout, path=settings.query_log_file
@@ -84,10 +87,10 @@ class Service:
         key = exchange.headers.get(state.routing.sticky_header.lower())
         arm = splitting.choose_arm(self.model, key, weight=state.routing.weight)
         served = state.serving(arm)
-        exchange.mark_routed(served.version, arm)
+        request_id = identifiers.request_id_of(exchange.headers)
+        exchange.mark_routed(served.version, arm, request_id)
         series = self.metrics.arm_series(self.model, served.version, arm)
         series.assigned.inc()
-        request_id = identifiers.request_id_of(exchange.headers)
         return Call(state, arm, served, request_id, time.perf_counter(), series)
 
     async def answer(self, call: Call, items: list[Any]) -> Predictions:

@@ -7,6 +7,7 @@ Every field has an environment variable (`HOTSWAP_<FIELD>` upper-cased) and a fl
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,14 @@ class Settings:
     api_keys_file: Path | None = None
     rate_limit: float = 0.0  # requests per second per client; 0 turns the limit off
     rate_burst: int = 20
+    # connections and clients (connections.py, guarding.py; docs/inference.md "Limits")
+    max_header_bytes: int = 65_536  # request line and headers
+    header_timeout: float = 10.0  # seconds to receive a request head
+    body_timeout: float = 30.0  # seconds to receive a body once its head is in
+    keepalive_timeout: float = 5.0  # seconds an idle keep-alive connection stays open
+    max_connections: int = 1000  # open connections on the serving port
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For is believed
+    key_failures_per_minute: int = 10  # wrong API keys per client address; 0 is no limit
     query_log_file: Path | None = None
     query_log_stdout: bool = True
     mirror_queue: int = 256
@@ -81,6 +90,13 @@ FIELDS: dict[str, type] = {
     "api_keys_file": Path,
     "rate_limit": float,
     "rate_burst": int,
+    "max_header_bytes": int,
+    "header_timeout": float,
+    "body_timeout": float,
+    "keepalive_timeout": float,
+    "max_connections": int,
+    "trusted_proxies": tuple,
+    "key_failures_per_minute": int,
     "query_log_file": Path,
     "query_log_stdout": bool,
     "mirror_queue": int,
@@ -113,10 +129,15 @@ def convert_value(name: str, raw: str, kind: type) -> Any:
         if kind is bool:
             return parse_bool(raw)
         if kind is tuple:
-            return tuple(s.strip() for s in raw.split(",") if s.strip())
+            return split_list(raw)
         return kind(raw)
     except ValueError as exc:
         raise SettingsError(f"{env_name(name)}={raw!r} is not a valid {kind.__name__}") from exc
+
+
+def split_list(raw: str) -> tuple[str, ...]:
+    """A comma-separated value (API keys, trusted proxies): its non-blank items."""
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
 
 
 def parse_bool(raw: str) -> bool:
@@ -145,3 +166,35 @@ def check_settings(settings: Settings) -> None:
             raise SettingsError(f"{env_name(name)} must be a TCP port 0-65535")
     if settings.rate_limit < 0 or settings.rate_burst < 1:
         raise SettingsError("HOTSWAP_RATE_LIMIT must be >= 0 and HOTSWAP_RATE_BURST >= 1")
+    check_connections(settings)
+
+
+CONNECTION_FIELDS = (
+    "max_header_bytes",
+    "header_timeout",
+    "body_timeout",
+    "keepalive_timeout",
+    "max_connections",
+)
+
+
+def check_connections(settings: Settings) -> None:
+    for name in CONNECTION_FIELDS:
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"{env_name(name)} must be positive, got {getattr(settings, name)}")
+    if settings.key_failures_per_minute < 0:
+        raise SettingsError("HOTSWAP_KEY_FAILURES_PER_MINUTE must be >= 0 (0 turns it off)")
+    for proxy in settings.trusted_proxies:
+        if proxy != "*" and not is_network(proxy):
+            raise SettingsError(
+                f"HOTSWAP_TRUSTED_PROXIES holds {proxy!r}: give IP addresses or networks "
+                "(10.0.0.0/8), comma-separated, or '*' for any"
+            )
+
+
+def is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True

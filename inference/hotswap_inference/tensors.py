@@ -16,6 +16,7 @@ from hotswap_inference.settings import Limits
 from hotswap_inference.states import TEXT, InputSpec
 
 NUMERIC_TYPES = ("FP32", "FP64")
+MAX_DIMENSION = 2**31 - 1
 
 
 def parse_infer(body: Any, spec: InputSpec, limits: Limits) -> list[Any]:
@@ -38,9 +39,20 @@ def parse_infer(body: Any, spec: InputSpec, limits: Limits) -> list[Any]:
 
 def check_shape(shape: Any) -> list[int]:
     valid = isinstance(shape, list) and 1 <= len(shape) <= 2
-    if not valid or not all(inputs.is_number(d) and int(d) == d and d >= 0 for d in shape):
-        raise BadInput("inputs[0].shape", "must be a list of 1 or 2 non-negative integers")
+    if not valid or not all(is_dimension(d) for d in shape):
+        raise BadInput(
+            "inputs[0].shape",
+            f"must be a list of 1 or 2 integers from 0 to {MAX_DIMENSION}, "
+            f"got {inputs.preview(shape)}",
+        )
     return [int(d) for d in shape]
+
+
+def is_dimension(value: Any) -> bool:
+    """A whole number (2 or 2.0) from 0 to `MAX_DIMENSION`; never NaN or infinity."""
+    if isinstance(value, float) and not value.is_integer():
+        return False
+    return inputs.is_number(value) and 0 <= value <= MAX_DIMENSION
 
 
 def flatten(data: Any) -> list[Any]:

@@ -11,6 +11,7 @@ import pytest
 from . import models, pods
 
 LIMITS = {"max_body_bytes": 4096, "max_batch": 4, "max_text_chars": 50}
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ PREDICT_CASES = [
 def test_bad_predict_bodies_are_400_naming_the_field(
     pod: pods.Pod, raw: bytes, field: str, words: str
 ) -> None:
-    response = httpx.post(f"{pod.url}/predict", content=raw)
+    response = httpx.post(f"{pod.url}/predict", content=raw, headers=JSON)
     assert response.status_code == 400, f"expected 400 for {raw!r}, saw {response.status_code}"
     body = response.json()
     assert body["field"] == field, f"expected field {field}, saw {body}"
@@ -61,10 +62,11 @@ def test_bad_predict_bodies_are_400_naming_the_field(
 
 def test_an_oversized_body_is_413_and_the_server_stays_up(pod: pods.Pod) -> None:
     raw = b'{"input": "' + b"a" * 5000 + b'"}'
-    response = httpx.post(f"{pod.url}/predict", content=raw)
+    response = httpx.post(f"{pod.url}/predict", content=raw, headers=JSON)
     assert response.status_code == 413, f"expected 413, saw {response.status_code}"
     assert "the limit is 4096" in response.json()["message"]
-    chunked = httpx.post(f"{pod.url}/predict", content=iter([b'{"input": "', b"a" * 5000, b'"}']))
+    chunks = iter([b'{"input": "', b"a" * 5000, b'"}'])
+    chunked = httpx.post(f"{pod.url}/predict", content=chunks, headers=JSON)
     assert chunked.status_code == 413, f"expected 413 without Content-Length, saw {chunked}"
     ok = httpx.post(f"{pod.url}/predict", json={"input": "refund please"})
     assert ok.status_code == 200, "expected the server to answer after refusals"

@@ -1,0 +1,269 @@
+"""Connections of the three servers: a bounded request head, deadlines, a bounded count.
+
+uvicorn's httptools protocol has none of these: httptools buffers a header until it ends (64 MB
+of headers were accepted), its keep-alive timer stops at the first byte (a slowloris client is
+never closed), and `limit_concurrency` answers 503 only once a head is in while idle sockets
+still hold file descriptors. `Protocol` adds, per connection:
+- a head (request line and headers) over `max_header_bytes`: 431, connection closed;
+- a head not complete `header_timeout` s after the connection opened (or after the first byte
+  that followed an answer): 408, closed;
+- a body not complete `body_timeout` s after its head: closed (the request sees the client
+  go, `errors.ClientGone`);
+- an idle keep-alive connection: closed after `keepalive_timeout` s (uvicorn's own timer);
+and per server (`Pool`) at most `capacity` connections: one more closes the connection idle the
+longest (no request in flight: waiting for a head or between requests), as nginx reuses idle
+connections; when every connection has a request in flight, the newcomer gets 503.
+A refusal is written, the sending side shut and what the client still sends dropped for
+`LINGER_SECONDS` before the close, so the client reads the answer rather than a reset.
+A timer is armed only while a head or body is incomplete at the end of a read, so a request
+that arrives in one read costs no timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from prometheus_client import CollectorRegistry, Counter
+from starlette.types import Receive, Scope, Send
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+SMALL_SERVER_CONNECTIONS = 32  # the admin and metrics ports: one operator, one Prometheus
+RESERVED_FILES = 2 * SMALL_SERVER_CONNECTIONS + 64  # those, models, logs, the loop's own
+LINGER_SECONDS = 1.0  # after a refusal: read and drop what the client still sends
+HEAD, BODY, RUNNING, REFUSED = "head", "body", "running", "refused"
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_header_bytes: int
+    header_timeout: float
+    body_timeout: float
+    keepalive_timeout: float
+
+
+class Pool:
+    """The open connections of one server; the idle ones in the order they became idle."""
+
+    def __init__(self, policy: Policy, *, capacity: int, closed: Counter, server: str) -> None:
+        self.policy = policy
+        self.capacity = capacity
+        self.open: set[Protocol] = set()
+        self.idle: dict[Protocol, None] = {}
+        self.closed = {reason: closed.labels(server, reason) for reason in REASONS}
+
+    def admit(self, connection: Protocol) -> None:
+        self.open.add(connection)
+        self.idle[connection] = None
+        if len(self.open) > self.capacity:
+            oldest = next(iter(self.idle))
+            if oldest is connection:
+                connection.refuse(503, "overloaded", OVERLOADED)
+            else:
+                oldest.close("evicted")
+
+    def busy(self, connection: Protocol) -> None:
+        self.idle.pop(connection, None)
+
+    def rest(self, connection: Protocol) -> None:
+        if connection in self.open:
+            self.idle.pop(connection, None)
+            self.idle[connection] = None  # the newest idle: evicted last
+
+    def leave(self, connection: Protocol, reason: str | None = None) -> None:
+        if connection in self.open and reason is not None:
+            self.closed[reason].inc()
+        self.open.discard(connection)
+        self.idle.pop(connection, None)
+
+
+REASONS = ("header_too_large", "header_timeout", "body_timeout", "evicted", "overloaded")
+OVERLOADED = "every connection of this server has a request in flight: retry shortly"
+
+
+class Protocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the limits above; `pool` is set per server."""
+
+    pool: ClassVar[Pool]
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        policy = self.pool.policy
+        self.timeout_keep_alive = policy.keepalive_timeout  # type: ignore[assignment]
+        self.stage = HEAD
+        self.head_bytes = 0  # of the head being read, counted at the end of each read
+        self.chunk_bytes = 0  # of the read being parsed
+        self.ended = False  # a message ended during the read being parsed
+        self.deadline: asyncio.TimerHandle | None = None
+        self.deadline_stage = ""
+
+    # connection
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.arm(HEAD)
+        self.pool.admit(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.disarm()
+        self.pool.leave(self)
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.stage == REFUSED:
+            return  # answered and lingering: dropped
+        self.chunk_bytes, self.ended = len(data), False
+        super().data_received(data)
+        if self.transport.is_closing():
+            return
+        if self.stage == HEAD:
+            self.read_head(len(data))
+        elif self.stage == BODY:
+            self.arm(BODY)
+        else:
+            self.disarm()
+
+    def read_head(self, size: int) -> None:
+        """Count a head that is still incomplete after this read; refuse it when too large."""
+        if not self.ended:  # else this read also held earlier messages: count from the next
+            self.head_bytes += size
+        if self.head_bytes > self.pool.policy.max_header_bytes:
+            self.refuse(431, "header_too_large", self.too_large())
+        else:
+            self.arm(HEAD)
+
+    # parser callbacks
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.stage = HEAD
+
+    def on_headers_complete(self) -> None:
+        self.stage = BODY
+        self.pool.busy(self)
+        limit = self.pool.policy.max_header_bytes
+        if self.head_bytes + self.chunk_bytes > limit and self.head_size() > limit:
+            app, self.app = self.app, refusal_app(431, "header_too_large", self.too_large())
+            self.pool.closed["header_too_large"].inc()
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
+            return
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.stage = HEAD if self.cycle.response_complete else RUNNING
+        self.head_bytes, self.ended = 0, True
+
+    def on_response_complete(self) -> None:
+        idle = not self.pipeline
+        super().on_response_complete()
+        if idle and not self.transport.is_closing():
+            if self.stage == RUNNING:
+                self.stage = HEAD  # uvicorn's keep-alive timer runs until the next byte
+            self.pool.rest(self)
+
+    # deadlines and refusals
+    def arm(self, stage: str) -> None:
+        """Start the deadline of `stage` unless it runs already."""
+        if self.deadline_stage == stage:
+            return
+        self.disarm()
+        policy = self.pool.policy
+        seconds = policy.header_timeout if stage == HEAD else policy.body_timeout
+        self.deadline = self.loop.call_later(seconds, self.expire, stage)
+        self.deadline_stage = stage
+
+    def disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline, self.deadline_stage = None, ""
+
+    def expire(self, stage: str) -> None:
+        self.deadline, self.deadline_stage = None, ""
+        policy = self.pool.policy
+        if stage == HEAD:
+            message = f"the request head did not arrive within {policy.header_timeout:g} s"
+            self.refuse(408, "header_timeout", message)
+        else:
+            self.close("body_timeout")
+
+    def refuse(self, status: int, reason: str, message: str) -> None:
+        """Answer `status` with a JSON error (no request runs), then linger and close."""
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.close(reason)  # an earlier request of this connection is being answered
+            return
+        self.pool.leave(self, reason)
+        self.stage = REFUSED
+        self.disarm()
+        self.transport.write(raw_response(status, reason, message))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.deadline = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def close(self, reason: str) -> None:
+        self.pool.leave(self, reason)
+        self.transport.close()
+
+    def head_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def too_large(self) -> str:
+        limit = self.pool.policy.max_header_bytes
+        return f"the request line and headers exceed {limit} bytes: send smaller headers"
+
+
+def raw_response(status: int, code: str, message: str) -> bytes:
+    body = json.dumps({"error": code, "message": message}).encode()
+    head = (
+        b"content-type: application/json\r\nconnection: close\r\n"
+        b"content-length: %d\r\n\r\n" % len(body)
+    )
+    return STATUS_LINE[status] + head + body
+
+
+def refusal_app(status: int, code: str, message: str) -> Any:
+    """An ASGI app answering `status` and closing: for a head refused after it was parsed."""
+    body = json.dumps({"error": code, "message": message}).encode()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def closed_counter(registry: CollectorRegistry) -> Counter:
+    return Counter(
+        "hotswap_inference_connections_closed_total",
+        "Connections the server closed by a limit, by server and reason "
+        "(header_too_large, header_timeout, body_timeout, evicted, overloaded).",
+        ["server", "reason"],
+        registry=registry,
+    )
+
+
+def protocol_class(pool: Pool) -> type[Protocol]:
+    """A `Protocol` subclass bound to one server's pool (uvicorn builds one per connection)."""
+    return type("BoundProtocol", (Protocol,), {"pool": pool})
+
+
+def file_budget(wanted: int) -> int:
+    """`wanted` connections, fewer when the process may not open that many files."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - RESERVED_FILES))
