@@ -58,6 +58,10 @@ bench: setup system-deps ## inference benchmark; figures printed and written to 
 bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) beside the model load time
 	$(PY) bench/switch.py
 
+.PHONY: bench-analysis
+bench-analysis: setup ## rollout analysis: false rollbacks and detection speed, simulated (docs/analysis.md)
+	$(PY) bench/analysis.py
+
 system-deps: ## Debian packages the tests run (promtool); skipped when present
 	bash tools/install-system-deps.sh
 
