@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from hotswap.store import routes, switching
 from hotswap.store.routes import Routing
-from hotswap_operator import assessing, observing, signalling
+from hotswap_operator import assessing, faults, observing, signalling
 from hotswap_operator.contexts import Context
 from hotswap_operator.decisions import Plan
 from hotswap_operator.observing import World
@@ -37,9 +37,11 @@ def write_routing(
         known = max(world.routing.generation if world.routing else 0, generation)
         world.routing = replace(desired, generation=known + 1)
         routes.write_routing(paths, world.routing)
+        faults.reach(faults.ROUTING_WRITTEN, generation=world.routing.generation)
         wrote = True
     if switching.read_current(paths) != world.routing.stable.version:
         switching.switch_current(paths, world.routing.stable.version)
+        faults.reach(faults.CURRENT_SWITCHED, version=world.routing.stable.version)
         wrote = True
     return wrote
 

@@ -15,6 +15,7 @@ from hotswap_operator import (
     actuating,
     deciding,
     encoding,
+    faults,
     observing,
     patching,
     serving,
@@ -70,6 +71,7 @@ def write_status(
     """Status first, then what follows from it: events, ModelVersion serving, metrics."""
     patch = encoding.dump(decision.status, keep_none=True)
     written = patching.patch_status(ctx.apis, CANARIES, ctx.namespace, ctx.name, patch)
+    faults.reach(faults.STATUS_WRITTEN, canary=ctx.name, step=decision.status.current_step)
     for event in decision.events:
         patching.post_event(ctx.apis, body, event)
     serving.mark_serving(ctx, old, decision.status)

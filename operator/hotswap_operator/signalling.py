@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from hotswap_operator import faults
 from hotswap_operator.finding import Pod
 
 POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="signal")
@@ -31,7 +32,11 @@ def reload_pods(
     pods: Sequence[Pod], body: dict[str, Any], *, token: str | None, timeout: float
 ) -> list[Reply]:
     data = json.dumps(body).encode()
-    return list(POOL.map(lambda pod: call(pod, "/admin/reload", data, token, timeout), pods))
+    replies: list[Reply] = []
+    for reply in POOL.map(lambda pod: call(pod, "/admin/reload", data, token, timeout), pods):
+        replies.append(reply)
+        faults.reach(faults.PODS_SIGNALLED, done=len(replies), of=len(pods), pod=reply.pod.name)
+    return replies
 
 
 def read_pods(pods: Sequence[Pod], *, token: str | None, timeout: float) -> list[Reply]:
