@@ -200,3 +200,10 @@ def test_model_version_sample_name_follows_the_store_naming() -> None:
     assert body["metadata"]["name"] == expected, (
         f"expected {expected}, seen {body['metadata']['name']}"
     )
+
+
+@pytest.mark.parametrize("crd_name", sorted(TYPES))
+def test_every_field_has_a_type(crd_name: str) -> None:
+    """The API server refuses a structural schema with an untyped field (found by a real one)."""
+    untyped = [path for path, node in walk(schema_of(load_crd(crd_name)), "") if "type" not in node]
+    assert untyped == [], f"expected a type on every field of {crd_name}, missing {untyped}"
