@@ -2,8 +2,8 @@
 
 Simulated rollouts at 10% canary weight, looked at continuously (a verdict after every 200
 requests, up to 20,000 canary requests), every metric on at the defaults, judged by the very
-functions the operator calls (`rate_bounds`, `reward_bounds`, `drift_bounds`, `decide`,
-`overall`), vectorised over runs with numpy. Every request gets feedback (a 0/1 reward) and a
+functions the operator calls (`statistics.states_for` and `statistics.overall`, as `judge`
+does), vectorised over runs with numpy. Every request gets feedback (a 0/1 reward) and a
 predicted label. Scenarios:
   - equal: canary = stable (errors 1%, slow 5%, reward 0.80, labels 50/30/20%): the false
     rollback rate, Fail at any look over the whole horizon, including looks after a Pass;
@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hotswap_operator import sequences, statistics
-from hotswap_operator.sequences import Bounds, Moments
-from hotswap_operator.statistics import AnalysisSettings
+from hotswap_operator import statistics
+from hotswap_operator.statistics import AnalysisSettings, Signals
 
 RESULTS = Path(__file__).resolve().parent / "results"
 WEIGHT = 0.10
@@ -39,11 +38,6 @@ LOOK_EVERY = 200  # total requests between two looks
 MAX_CANARY = 20_000
 LOOKS = int(MAX_CANARY / WEIGHT / LOOK_EVERY)
 CHUNK = 200  # runs simulated at once (memory: about 25 arrays of CHUNK x LOOKS floats)
-FIELDS = {
-    statistics.ERROR_RATE: "errors",
-    statistics.SLOW_RATE: "slow",
-    statistics.REWARD: "rewards",
-}
 TARGET_FALSE, TARGET_MEDIAN = 0.05, 1_500
 
 
@@ -63,67 +57,17 @@ SCENARIOS = {
 }
 
 
-@dataclass(frozen=True)
-class Window:
-    """Cumulative counts of one arm at every look: arrays of shape (runs, LOOKS)."""
-
-    requests: np.ndarray
-    errors: np.ndarray
-    slow: np.ndarray
-    rewards: np.ndarray
-    labels: np.ndarray  # (runs, LOOKS, labels)
-
-
-def simulate(arm: Arm, requests: np.ndarray, rng: np.random.Generator) -> Window:
-    """One arm's cumulative counts, given its requests per look."""
+def simulate(arm: Arm, requests: np.ndarray, rng: np.random.Generator) -> Signals:
+    """One arm's cumulative counts at every look (shape (runs, LOOKS); labels one more axis),
+    given its requests per look; every request gets a 0/1 reward and a label."""
 
     def hits(p: float) -> np.ndarray:
         return rng.binomial(requests, p).cumsum(1).astype(float)
 
+    answered = requests.cumsum(1).astype(float)
+    rewards = hits(arm.reward)
     labels = rng.multinomial(requests, arm.labels).cumsum(1).astype(float)
-    return Window(
-        requests.cumsum(1).astype(float), hits(arm.errors), hits(arm.slow), hits(arm.reward), labels
-    )
-
-
-def states(stable: Window, canary: Window, settings: AnalysisSettings) -> dict[str, np.ndarray]:
-    """Each metric's state code at every look, exactly as `statistics.judge` decides it."""
-    alpha, tested = settings.metric_alpha, settings.tested
-    out: dict[str, np.ndarray] = {}
-    for name, thresholds in tested.items():
-        bounds, n_stable, n_canary = bounds_of(name, stable, canary, alpha, settings)
-        out[name] = statistics.decide(
-            bounds, n_stable, n_canary, thresholds=thresholds, min_samples=settings.min_samples
-        )
-    return out
-
-
-def bounds_of(
-    name: str, stable: Window, canary: Window, alpha: float, settings: AnalysisSettings
-) -> tuple[Bounds, np.ndarray, np.ndarray]:
-    t = settings.tested[name]
-    scale = statistics.scale_of(name, t)
-    if name == statistics.LABEL_DRIFT:
-        bounds = sequences.drift_bounds(
-            stable.labels,
-            canary.labels,
-            alpha=alpha,
-            fail_above=t.fail_above,
-            pass_below=t.pass_below,
-            scale=scale,
-        )
-        return bounds, *counts(stable, canary)
-    field = FIELDS[name]
-    arms = [Moments(w.requests, getattr(w, field), getattr(w, field)) for w in (stable, canary)]
-    bounding = sequences.reward_bounds if name == statistics.REWARD else sequences.rate_bounds
-    bounds = bounding(
-        *arms, alpha=alpha, fail_above=t.fail_above, pass_below=t.pass_below, scale=scale
-    )
-    return bounds, *counts(stable, canary)
-
-
-def counts(stable: Window, canary: Window) -> tuple[np.ndarray, np.ndarray]:
-    return stable.requests, canary.requests
+    return Signals(answered, hits(arm.errors), hits(arm.slow), answered, rewards, rewards, labels)
 
 
 def first(mask: np.ndarray, canary_requests: np.ndarray) -> np.ndarray:
@@ -143,7 +87,7 @@ def run_scenario(
         to_canary = rng.binomial(LOOK_EVERY, WEIGHT, size=(size, LOOKS))
         stable = simulate(Arm(), LOOK_EVERY - to_canary, rng)
         canary = simulate(canary_arm, to_canary, rng)
-        codes = states(stable, canary, settings)
+        codes = statistics.states_for(stable, canary, settings)
         verdict = statistics.overall(np.stack(list(codes.values()), axis=-1))
         fail = verdict == statistics.STATES.index(statistics.FAIL)
         fail_at.append(first(fail, canary.requests))

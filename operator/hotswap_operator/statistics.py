@@ -160,6 +160,73 @@ class Judgement:
         return "; ".join(waiting) or "no metric has data on both arms yet"
 
 
+class Signals(NamedTuple):
+    """One arm's counts as arrays of any shape (labels: one more axis, a count per label)."""
+
+    requests: FloatArray
+    errors: FloatArray
+    slow: FloatArray
+    feedback_count: FloatArray
+    feedback_sum: FloatArray
+    feedback_sum_squares: FloatArray
+    labels: FloatArray
+
+    def moments(self, metric: str) -> Moments:
+        """The observations a mean metric averages (a rate: 0/1 per request)."""
+        if metric == REWARD:
+            return Moments(self.feedback_count, self.feedback_sum, self.feedback_sum_squares)
+        hits = self.errors if metric == ERROR_RATE else self.slow
+        return Moments(self.requests, hits, hits)
+
+    def samples(self, metric: str) -> FloatArray:
+        if metric == LABEL_DRIFT:
+            return np.asarray(self.labels.sum(-1), dtype=np.float64)
+        return self.moments(metric).samples
+
+
+def scale_of(metric: str, thresholds: Thresholds) -> float:
+    """The mixture scale a metric's test uses: its own, else SCALES[metric]."""
+    return SCALES[metric] if thresholds.scale is None else thresholds.scale
+
+
+def bounds_for(metric: str, stable: Signals, canary: Signals, settings: AnalysisSettings) -> Bounds:
+    """The bounds of one tested metric's worsening, at its share of alpha."""
+    t, alpha = settings.tested[metric], settings.metric_alpha
+    scale = scale_of(metric, t)
+    if metric == LABEL_DRIFT:
+        return sequences.drift_bounds(
+            stable.labels,
+            canary.labels,
+            alpha=alpha,
+            fail_above=t.fail_above,
+            pass_below=t.pass_below,
+            scale=scale,
+        )
+    bounding = sequences.reward_bounds if metric == REWARD else sequences.rate_bounds
+    return bounding(
+        stable.moments(metric),
+        canary.moments(metric),
+        alpha=alpha,
+        fail_above=t.fail_above,
+        pass_below=t.pass_below,
+        scale=scale,
+    )
+
+
+def states_for(stable: Signals, canary: Signals, settings: AnalysisSettings) -> dict[str, IntArray]:
+    """Every tested metric's state (indexes into STATES), elementwise."""
+    return {
+        name: decide(
+            bounds_for(name, stable, canary, settings),
+            stable.samples(name),
+            canary.samples(name),
+            thresholds=t,
+            min_samples=settings.min_samples,
+        )
+        for name, t in settings.tested.items()
+    }
+
+
 def decide(
     bounds: Bounds,
     stable_samples: FloatArray,
@@ -189,134 +256,81 @@ def overall(states: IntArray) -> IntArray:
 # ---- judging one window -------------------------------------------------------------------
 
 
-class _Measure(NamedTuple):
-    unit: str  # what a sample is
-    stable_samples: int
-    canary_samples: int
-    stable: float
-    canary: float
-    worsening: float
-    bounds: Bounds
-    subject: str = ""  # labelDrift: which label moved most
-
-
 def judge(
     stable: ArmCounts, canary: ArmCounts, settings: AnalysisSettings | None = None
 ) -> Judgement:
     """Every tested metric's state, and the verdict over them."""
     settings = settings or AnalysisSettings()
-    results = tuple(
-        _result(name, MEASURES[name](stable, canary, thresholds, settings), thresholds, settings)
-        for name, thresholds in settings.tested.items()
-    )
+    labels = sorted(set(stable.labels) | set(canary.labels)) or [""]
+    arms = signals_of(stable, labels), signals_of(canary, labels)
+    results = tuple(_result(name, arms, labels, settings) for name in settings.tested)
     codes = np.array([STATES.index(r.state) for r in results], dtype=np.int64)
     return Judgement(STATES[int(overall(codes))], results)
 
 
-def scale_of(metric: str, thresholds: Thresholds) -> float:
-    """The mixture scale a metric's test uses: its own, else SCALES[metric]."""
-    return SCALES[metric] if thresholds.scale is None else thresholds.scale
-
-
-def _measure_errors(
-    stable: ArmCounts, canary: ArmCounts, t: Thresholds, s: AnalysisSettings
-) -> _Measure:
-    return _measure_means(ERROR_RATE, [_rate(a.requests, a.errors) for a in (stable, canary)], t, s)
-
-
-def _measure_slow(
-    stable: ArmCounts, canary: ArmCounts, t: Thresholds, s: AnalysisSettings
-) -> _Measure:
-    return _measure_means(SLOW_RATE, [_rate(a.requests, a.slow) for a in (stable, canary)], t, s)
-
-
-def _measure_reward(
-    stable: ArmCounts, canary: ArmCounts, t: Thresholds, s: AnalysisSettings
-) -> _Measure:
-    arms = [
-        Moments(_f(a.feedback_count), _f(a.feedback_sum), _f(a.feedback_sum_squares))
-        for a in (stable, canary)
-    ]
-    return _measure_means(REWARD, arms, t, s)
-
-
-def _measure_means(name: str, arms: list[Moments], t: Thresholds, s: AnalysisSettings) -> _Measure:
-    bounding = sequences.reward_bounds if name == REWARD else sequences.rate_bounds
-    bounds = bounding(
-        *arms,
-        alpha=s.metric_alpha,
-        fail_above=t.fail_above,
-        pass_below=t.pass_below,
-        scale=scale_of(name, t),
+def signals_of(arm: ArmCounts, labels: Sequence[str]) -> Signals:
+    """One arm's counts as arrays, its label counts in the order of `labels`."""
+    return Signals(
+        requests=_scalar(arm.requests),
+        errors=_scalar(arm.errors),
+        slow=_scalar(arm.slow),
+        feedback_count=_scalar(arm.feedback_count),
+        feedback_sum=_scalar(arm.feedback_sum),
+        feedback_sum_squares=_scalar(arm.feedback_sum_squares),
+        labels=np.array([float(arm.labels.get(label, 0)) for label in labels]),
     )
-    old, new = float(sequences.mean(arms[0])), float(sequences.mean(arms[1]))
-    worsening = old - new if name == REWARD else new - old
-    samples = int(arms[0].samples), int(arms[1].samples)
-    return _Measure(UNITS[name], *samples, old, new, worsening, bounds)
 
 
-def _rate(samples: int, hits: int) -> Moments:
-    return Moments(_f(samples), _f(hits), _f(hits))
+def _scalar(value: float) -> FloatArray:
+    return np.asarray(float(value), dtype=np.float64)
 
 
-def _measure_drift(
-    stable: ArmCounts, canary: ArmCounts, t: Thresholds, s: AnalysisSettings
-) -> _Measure:
-    labels = sorted(set(stable.labels) | set(canary.labels)) or [""]
-    counts = [np.array([float(a.labels.get(k, 0)) for k in labels]) for a in (stable, canary)]
-    bounds = sequences.drift_bounds(
-        *counts,
-        alpha=s.metric_alpha,
-        fail_above=t.fail_above,
-        pass_below=t.pass_below,
-        scale=scale_of(LABEL_DRIFT, t),
-    )
-    shares = [c / max(c.sum(), 1.0) for c in counts]
-    most = int(np.argmax(np.abs(shares[1] - shares[0])))
-    old, new = float(shares[0][most]), float(shares[1][most])
-    n_old, n_new = (int(c.sum()) for c in counts)
-    subject = f"label {labels[most]!r} " if labels[most] else ""
-    return _Measure(UNITS[LABEL_DRIFT], n_old, n_new, old, new, abs(new - old), bounds, subject)
-
-
-MEASURES = {
-    ERROR_RATE: _measure_errors,
-    SLOW_RATE: _measure_slow,
-    REWARD: _measure_reward,
-    LABEL_DRIFT: _measure_drift,
-}
-
-
-def _result(name: str, m: _Measure, t: Thresholds, s: AnalysisSettings) -> MetricResult:
-    n_old, n_new = _f(m.stable_samples), _f(m.canary_samples)
-    state = STATES[int(decide(m.bounds, n_old, n_new, thresholds=t, min_samples=s.min_samples))]
+def _result(
+    name: str, arms: tuple[Signals, Signals], labels: list[str], s: AnalysisSettings
+) -> MetricResult:
+    t = s.tested[name]
+    bounds = bounds_for(name, *arms, s)
+    n_stable, n_canary = arms[0].samples(name), arms[1].samples(name)
+    code = decide(bounds, n_stable, n_canary, thresholds=t, min_samples=s.min_samples)
+    state, samples = STATES[int(code)], (int(n_stable), int(n_canary))
     if state == NO_DATA:
-        arm = "stable" if m.stable_samples <= 0 else "canary"
+        arm = "stable" if samples[0] <= 0 else "canary"
         message = (
-            f"{name} {NO_DATA}: no {m.unit} on the {arm} arm yet "
-            f"({m.canary_samples:,} canary, {m.stable_samples:,} stable): not judged"
+            f"{name} {NO_DATA}: no {UNITS[name]} on the {arm} arm yet "
+            f"({samples[1]:,} canary, {samples[0]:,} stable): not judged"
         )
-        return MetricResult(
-            name, state, None, None, None, None, m.stable_samples, m.canary_samples, message
-        )
-    lower, upper = float(m.bounds.lower), float(m.bounds.upper)
+        return MetricResult(name, state, None, None, None, None, *samples, message)
+    old, new, worsening, subject = _estimates(name, arms, labels)
+    lower, upper = float(bounds.lower), float(bounds.upper)
     message = (
-        f"{name} {state}: {m.subject}canary {m.canary:.4f} vs stable {m.stable:.4f} "
-        f"({m.canary_samples:,} and {m.stable_samples:,} {m.unit}); worsening {m.worsening:+.4f} "
-        f"in [{lower:+.4f}, {upper:+.4f}] at alpha {s.metric_alpha:.3g}: {_why(state, m, t, s)}"
+        f"{name} {state}: {subject}canary {new:.4f} vs stable {old:.4f} "
+        f"({samples[1]:,} and {samples[0]:,} {UNITS[name]}); worsening {worsening:+.4f} "
+        f"in [{lower:+.4f}, {upper:+.4f}] at alpha {s.metric_alpha:.3g}: "
+        f"{_why(state, min(samples), t, s, unit=UNITS[name])}"
     )
-    return MetricResult(
-        name, state, m.stable, m.canary, lower, upper, m.stable_samples, m.canary_samples, message
-    )
+    return MetricResult(name, state, old, new, lower, upper, *samples, message)
 
 
-def _why(state: str, m: _Measure, t: Thresholds, s: AnalysisSettings) -> str:
+def _estimates(
+    name: str, arms: tuple[Signals, Signals], labels: list[str]
+) -> tuple[float, float, float, str]:
+    """Stable's and canary's estimates, the worsening, and what it is about."""
+    if name == LABEL_DRIFT:
+        shares = [a.labels / max(float(a.labels.sum()), 1.0) for a in arms]
+        most = int(np.argmax(np.abs(shares[1] - shares[0])))
+        old, new = float(shares[0][most]), float(shares[1][most])
+        return old, new, abs(new - old), f"label {labels[most]!r} "
+    old, new = (float(sequences.mean(a.moments(name))) for a in arms)
+    return old, new, old - new if name == REWARD else new - old, ""
+
+
+def _why(state: str, fewest: int, t: Thresholds, s: AnalysisSettings, *, unit: str) -> str:
     if state == FAIL:
         return f"lower bound above {t.fail_above:g}, the canary is worse"
     if state == PASS:
         return f"upper bound below {t.pass_below:g}, the canary is no worse"
-    if min(m.stable_samples, m.canary_samples) < s.min_samples:
-        return f"fewer than {s.min_samples:,} {m.unit} on an arm yet"
+    if fewest < s.min_samples:
+        return f"fewer than {s.min_samples:,} {unit} on an arm yet"
     return f"lower bound not above {t.fail_above:g} nor upper bound below {t.pass_below:g} yet"
 
 
@@ -355,7 +369,3 @@ def bandit_weight(p_best: float | None, *, current: int, floor: int, ceiling: in
         return current
     _require(0 <= p_best <= 1, "p_best", "must be a probability from 0 to 1")
     return min(max(math.floor(100 * p_best + 0.5), floor), ceiling)
-
-
-def _f(value: float) -> FloatArray:
-    return np.asarray(float(value), dtype=np.float64)
