@@ -59,8 +59,8 @@ bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) besid
 	$(PY) bench/switch.py
 
 .PHONY: bench-analysis
-bench-analysis: setup ## rollout analysis: false rollbacks and detection speed, simulated (docs/analysis.md)
-	$(PY) bench/analysis.py
+bench-analysis: setup control-plane ## rollout analysis: false rollbacks, detection speed (simulated), live rollback (docs/analysis.md)
+	$(PY) bench/analysis.py --live
 
 system-deps: ## Debian packages the tests run (promtool); skipped when present
 	bash tools/install-system-deps.sh
