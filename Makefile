@@ -18,12 +18,29 @@ help: ## list the targets
 
 setup: $(VENV)/.installed ## virtualenv with the project and its test tools
 
-$(VENV)/.installed: pyproject.toml
-	@echo "==> creating $(VENV) and installing hotswap[dev]"
+# Exact versions from requirements.lock (every file hash-checked), then the project itself
+# without resolving anything: a clean clone installs the same versions every time.
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@echo "==> creating $(VENV) and installing requirements.lock, then hotswap (editable)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check
 	touch $@
+
+# requirements.lock: hotswap[dev] (pyproject.toml's ranges) plus pip and setuptools
+# (tools/lock-installers.in) resolved to exact versions with every file's sha256, for Linux
+# x86_64 and Python 3.11, by uv (installed once into $(CACHE)/tools). Commit the result.
+UV_VERSION := 0.13.9
+UV := $(CACHE)/tools/uv-$(UV_VERSION)/bin/uv
+
+.PHONY: lock
+lock: ## re-resolve requirements.lock from pyproject.toml's ranges (then `make setup`)
+	@[ -x $(UV) ] || { $(PYTHON) -m venv $(CACHE)/tools/uv-$(UV_VERSION) && \
+	  $(CACHE)/tools/uv-$(UV_VERSION)/bin/pip install -q uv==$(UV_VERSION); }
+	$(UV) pip compile --native-tls --quiet pyproject.toml tools/lock-installers.in --extra dev \
+	  --generate-hashes --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o requirements.lock
 
 lint: setup ## ruff, mypy strict, import layering
 	$(VENV)/bin/ruff check .

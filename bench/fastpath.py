@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+FEEDBACK_KEY = "bench-feedback-key-0123456789"
 HOST = "127.0.0.1"
 WRK_SCRIPT = """
 local bodies = %s
@@ -142,6 +143,7 @@ def start_server(kind: str, root: Path, port: int, workdir: Path) -> subprocess.
             "HOTSWAP_ADMIN_PORT": str(port + 1),
             "HOTSWAP_METRICS_PORT": str(port + 2),
             "HOTSWAP_RELOAD_TOKEN": "bench-token",
+            "HOTSWAP_FEEDBACK_KEY": FEEDBACK_KEY,  # every answer carries a signed token
             "HOTSWAP_QUERY_LOG_STDOUT": "false",
             "HOTSWAP_QUERY_LOG_FILE": str(workdir / f"{kind}-queries.jsonl"),
             "HOTSWAP_POLL_INTERVAL": "3600",
@@ -316,7 +318,12 @@ def in_process(count: int) -> int:
         root = Path(folder) / "models"
         texts = prepare_models(root)["texts"]
         log = Path(folder) / "queries.jsonl"
-        settings = Settings(model_root=root, query_log_stdout=False, query_log_file=log)
+        settings = Settings(
+            model_root=root,
+            query_log_stdout=False,
+            query_log_file=log,
+            feedback_key=os.environ.get("HOTSWAP_FEEDBACK_KEY", FEEDBACK_KEY),
+        )
         app = apps.create_app(settings)
         app.state.service.reloader.poll()
         bodies = [json.dumps({"input": text}).encode() for text in texts]

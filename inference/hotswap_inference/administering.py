@@ -1,7 +1,8 @@
 """The admin endpoints on port 8001: `POST /admin/reload` and `GET /admin/status`.
 
 Both need `Authorization: Bearer <reload token>`; with no token configured, every request is
-refused. The reload body is `Routing.to_dict()` plus `"model"`.
+refused. The reload body is `Routing.to_dict()` plus `"model"`; both answer the pod's
+`PodReport.to_dict()` (the store's `reports`), a reload adding `"outcome"`.
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ async def reload(request: Request) -> Response:
     body = await inputs.read_json(request, service.settings.limits)
     routing = parse_reload(body, service.model)
     outcome = await run_in_threadpool(service.reloader.apply, routing)
-    return JSONResponse(service.reloader.status() | {"outcome": outcome})
+    return JSONResponse(service.report().to_dict() | {"outcome": outcome})
 
 
 async def status(request: Request) -> Response:
     service = endpoints.service_of(request)
     check_token(request, service)
-    return JSONResponse(service.reloader.status())
+    return JSONResponse(service.report().to_dict())

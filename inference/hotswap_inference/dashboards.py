@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from hotswap.store.reports import ReloadFailure
 from hotswap.store.routes import Arm
 from hotswap_inference import endpoints
 from hotswap_inference.metrics import Metrics
@@ -57,10 +58,10 @@ def short_arm(arm: Arm) -> dict[str, str]:
     return {"version": arm.version, "digest": arm.digest[:DIGEST_CHARS]}
 
 
-def short_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
+def short_error(error: ReloadFailure | None) -> dict[str, Any] | None:
     if error is None:
         return None
-    return {key: error.get(key) for key in ("error", "version", "generation", "time")}
+    return {key: getattr(error, key) for key in ("error", "version", "generation", "time")}
 
 
 def samples_of(metric: MetricWrapperBase, model: str, suffix: str) -> Iterator[Sample]:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Send
 
-from hotswap_inference import exchanges, feedbacks, inputs
+from hotswap_inference import exchanges, inputs
 from hotswap_inference.errors import ARM_HEADER, VERSION_HEADER, ServiceError
 from hotswap_inference.exchanges import Exchange
 from hotswap_inference.predictors import Predictions
@@ -27,19 +27,23 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def call_headers(call: Call) -> list[tuple[bytes, bytes]]:
-    """Version, arm and request id, as raw ASGI headers (lower-case names, latin-1)."""
-    return [
+def call_headers(call: Call, token: str | None) -> list[tuple[bytes, bytes]]:
+    """Version, arm, request id and feedback token, as raw ASGI headers (lower-case, latin-1)."""
+    headers = [
         (b"x-model-version", call.served.version.encode("latin-1")),
         (b"x-model-arm", call.arm.encode("latin-1")),
         (b"x-request-id", call.request_id.encode("latin-1")),
     ]
+    if token is not None:
+        headers.append((b"x-feedback-token", token.encode("ascii")))
+    return headers
 
 
 async def run_call(
     exchange: Exchange, parse: Callable[[Call, Any], list[Any]]
-) -> tuple[Call, Predictions]:
-    """Route, read and check the body, predict; count a failure by its code."""
+) -> tuple[Call, Predictions, str | None]:
+    """Route, read and check the body, predict; count a failure by its code. Answers the call,
+    its predictions and their feedback token (None without a feedback key)."""
     service = exchange.service
     call = service.route(exchange)
     try:
@@ -51,7 +55,7 @@ async def run_call(
     except ServiceError as exc:
         service.count_failure(call, exc.status)
         raise
-    return call, predictions
+    return call, predictions, service.feedback_token(call)
 
 
 async def predict(exchange: Exchange, send: Send) -> None:
@@ -63,19 +67,22 @@ async def predict(exchange: Exchange, send: Send) -> None:
         items, batch = inputs.parse_predict(body, call.served.inputs, limits)
         return items
 
-    call, predictions = await run_call(exchange, parse)
-    await exchanges.send_body(
-        send, predict_answer(call, predictions, batch=batch), call_headers(call)
-    )
+    call, predictions, token = await run_call(exchange, parse)
+    body = predict_answer(call, predictions, batch=batch, token=token)
+    await exchanges.send_body(send, body, call_headers(call, token))
 
 
-def predict_answer(call: Call, predictions: Predictions, *, batch: bool) -> bytes:
+def predict_answer(
+    call: Call, predictions: Predictions, *, batch: bool, token: str | None = None
+) -> bytes:
     """The body of a /predict answer: the bytes JSONResponse writes for the same object."""
     text, number = exchanges.json_text, exchanges.json_float
     head = (
         f'{{"model_version":{text(call.served.version)},"arm":{text(call.arm)},'
         f'"request_id":{text(call.request_id)}'
     )
+    if token is not None:
+        head += f',"feedback_token":{text(token)}'
     answers = [
         f'"label":{text(label)},"confidence":{number(confidence)}'
         for label, confidence in zip(predictions.labels, predictions.confidences, strict=True)
@@ -90,11 +97,10 @@ async def feedback(request: Request) -> Response:
     service = service_of(request)
     service.guard.check(request)
     body = await inputs.read_json(request, service.settings.limits)
-    parsed = feedbacks.parse_feedback(body)
-    version, arm = service.record_feedback(parsed)
-    answer = {"recorded": True, "request_id": parsed.request_id, "model_version": version}
-    headers = {VERSION_HEADER: version, ARM_HEADER: arm}
-    return JSONResponse(answer | {"arm": arm}, headers=headers)
+    claim = service.record_feedback(body)
+    answer = {"recorded": True, "request_id": claim.request_id, "model_version": claim.version}
+    headers = {VERSION_HEADER: claim.version, ARM_HEADER: claim.arm}
+    return JSONResponse(answer | {"arm": claim.arm}, headers=headers)
 
 
 async def healthz(request: Request) -> Response:

@@ -170,3 +170,32 @@ EXCEPTION_HANDLERS: Any = {
     HTTPException: handle_http_error,
     Exception: handle_unexpected,
 }
+
+
+class FeedbackDisabled(ServiceError):
+    """No usable feedback key on this pod: predictions carry no token, feedback is refused."""
+
+    status = 503
+    code = "feedback_disabled"
+
+
+class FeedbackRefused(ServiceError):
+    """A feedback token this pod does not credit; the body names the field and says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="feedback_token")
+
+
+class FeedbackTokenInvalid(FeedbackRefused):
+    status = 403
+    code = "feedback_token_invalid"
+
+
+class FeedbackTokenExpired(FeedbackRefused):
+    status = 410
+    code = "feedback_token_expired"
+
+
+class FeedbackTokenReplayed(FeedbackRefused):
+    status = 409
+    code = "feedback_token_replayed"

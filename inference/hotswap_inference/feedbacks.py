@@ -1,76 +1,93 @@
-"""Feedback: a reward in [0, 1] for an earlier prediction, credited to its version and arm.
+"""Feedback: a reward in [0, 1] for an earlier prediction, credited once to its version and arm.
 
-The pod remembers the version and arm of its recent request ids; a request answered by
-another pod is credited through the `model_version` and `arm` the client echoes back.
+The body is `{"feedback_token": "<from the prediction response>", "reward": 0..1}`; the
+version and arm come from the signed token (`signing`), never from the client. A pod credits a
+token once: `SpentTokens` remembers every token it credited until the token expires. Pods
+share no state, so across N pods one token can be credited at most once per pod.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import threading
-from collections import OrderedDict
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from hotswap_inference import inputs, splitting
-from hotswap_inference.errors import BadInput, NotFound
+from hotswap_inference import inputs
+from hotswap_inference.errors import BadInput, FeedbackTokenExpired, FeedbackTokenReplayed
+from hotswap_inference.signing import Claim
 
-REMEMBERED = 100_000
+MAX_SPENT = 100_000  # ~100 bytes each
+MAX_TOKEN_CHARS = 1024
+EXAMPLE = '{"feedback_token": "<from the prediction response>", "reward": 1}'
 
 
 @dataclass(frozen=True)
 class Feedback:
-    request_id: str
+    token: str
     reward: float
-    version: str | None
-    arm: str | None
-
-
-class RecentRequests:
-    """request id -> (version, arm) of the last `size` predictions of this process."""
-
-    def __init__(self, size: int = REMEMBERED) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def remember(self, request_id: str, version: str, arm: str) -> None:
-        with self._lock:
-            self._items[request_id] = (version, arm)
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def recall(self, request_id: str) -> tuple[str, str] | None:
-        with self._lock:
-            return self._items.get(request_id)
 
 
 def parse_feedback(body: Any) -> Feedback:
     if not isinstance(body, dict):
-        raise BadInput("body", 'must be a JSON object: {"request_id": "...", "reward": 1}')
-    request_id, reward = body.get("request_id"), body.get("reward")
-    if not isinstance(request_id, str) or not request_id:
-        raise BadInput("request_id", "must be the request_id string of a prediction response")
-    if not inputs.is_number(reward) or not 0 <= float(reward) <= 1:  # type: ignore[arg-type]
+        raise BadInput("body", f"must be a JSON object: {EXAMPLE}")
+    token: Any = body.get("feedback_token")
+    reward: Any = body.get("reward")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
+        why = "; a request_id alone is not credited" if "request_id" in body else ""
+        raise BadInput(
+            "feedback_token", f"must be the feedback_token of a prediction response{why}"
+        )
+    if not inputs.is_number(reward) or not 0 <= reward <= 1:
         raise BadInput("reward", f"must be a number from 0 to 1, got {reward!r}")
-    version, arm = body.get("model_version"), body.get("arm")
-    if arm is not None and arm not in (splitting.STABLE, splitting.CANARY):
-        raise BadInput("arm", f"must be 'stable' or 'canary', got {arm!r}")
-    return Feedback(request_id, float(reward), optional_str(version), arm)  # type: ignore[arg-type]
+    return Feedback(token, float(reward))
 
 
-def optional_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+class SpentTokens:
+    """The tokens credited here, kept until they expire; at most `cap` of them.
 
+    Past the cap the earliest-issued token is forgotten and `horizon` moves up to its issue
+    time: every token issued at or before the horizon is refused from then on. A token is so
+    never credited twice; a flood of feedback only narrows the window of the oldest tokens.
+    """
 
-def credit_of(feedback: Feedback, recent: RecentRequests, served: set[str]) -> tuple[str, str]:
-    """The (version, arm) to credit: remembered here, else echoed by the client and served."""
-    remembered = recent.recall(feedback.request_id)
-    if remembered is not None:
-        return remembered
-    if feedback.version in served and feedback.arm is not None:
-        return feedback.version, feedback.arm
-    raise NotFound(
-        f"request_id {feedback.request_id!r} is unknown to this pod: also send model_version "
-        "and arm from the prediction response",
-        field="request_id",
-    )
+    def __init__(self, *, ttl_seconds: float, cap: int = MAX_SPENT) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.cap = cap
+        self.horizon = -math.inf
+        self._spent: set[bytes] = set()
+        self._by_issue: list[tuple[int, bytes]] = []  # a heap: earliest issued first
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._spent)
+
+    def spend(self, claim: Claim, *, now: float | None = None) -> None:
+        """Remember `claim` as credited; refuse one credited before or older than remembered."""
+        with self._lock:
+            self._forget_expired(time.time() if now is None else now)
+            if claim.issued <= self.horizon:
+                raise FeedbackTokenExpired(
+                    "feedback_token is older than this pod remembers (too much feedback "
+                    "within HOTSWAP_FEEDBACK_TTL_SECONDS): send feedback sooner"
+                )
+            if claim.mac in self._spent:
+                raise FeedbackTokenReplayed(
+                    f"feedback for request {claim.request_id!r} was already credited: "
+                    "each prediction is credited once"
+                )
+            if len(self._spent) >= self.cap:
+                self._forget_earliest()
+            self._spent.add(claim.mac)
+            heapq.heappush(self._by_issue, (claim.issued, claim.mac))
+
+    def _forget_expired(self, now: float) -> None:
+        while self._by_issue and now - self._by_issue[0][0] > self.ttl_seconds:
+            self._forget_earliest()
+
+    def _forget_earliest(self) -> None:
+        issued, mac = heapq.heappop(self._by_issue)
+        self._spent.discard(mac)
+        self.horizon = max(self.horizon, issued)

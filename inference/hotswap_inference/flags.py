@@ -1,7 +1,8 @@
 """Command-line flags of `hotswap serve` and `python -m hotswap_inference`.
 
 Each flag overrides its `HOTSWAP_*` environment variable; an unset flag leaves the variable
-(or the default) in force. The reload token is never a flag: it would show in `ps`.
+(or the default) in force. The reload token and the feedback key are never flags: they would
+show in `ps`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
     ("trusted_proxies", settings.split_list, "proxies whose X-Forwarded-For counts (default none)"),
     ("key_failures_per_minute", int, "wrong API keys per client address (default 10; 0 off)"),
     ("query_log_file", Path, "also append the query log to this file"),
+    ("slow_seconds", float, "answers slower than this count as slow (default 0.25)"),
+    ("feedback_key_file", Path, "file holding the feedback token key all pods share"),
+    ("feedback_ttl_seconds", float, "seconds a feedback token stays valid (default 3600)"),
 ]
 
 

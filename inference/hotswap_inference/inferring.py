@@ -56,15 +56,18 @@ async def infer(exchange: Exchange, send: Send) -> None:
         request_id = body.get("id") if isinstance(body, dict) else None
         return tensors.parse_infer(body, call.served.inputs, limits)
 
-    call, predictions = await endpoints.run_call(exchange, parse)
+    call, predictions, token = await endpoints.run_call(exchange, parse)
+    parameters = {"arm": call.arm, "request_id": call.request_id}
+    if token is not None:
+        parameters["feedback_token"] = token
     answer = {
         "model_name": service.model,
         "model_version": call.served.version,
         "id": request_id if isinstance(request_id, str) else call.request_id,
-        "parameters": {"arm": call.arm, "request_id": call.request_id},
+        "parameters": parameters,
         "outputs": tensors.build_outputs(predictions),
     }
-    await exchanges.send_json(send, answer, endpoints.call_headers(call))
+    await exchanges.send_json(send, answer, endpoints.call_headers(call, token))
 
 
 async def server_metadata(request: Request) -> Response:

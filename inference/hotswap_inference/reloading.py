@@ -12,9 +12,8 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from hotswap.store import routes, switching, versions
+from hotswap.store import reports, routes, switching, versions
 from hotswap.store.errors import StoreError
 from hotswap.store.layout import ModelPaths
 from hotswap.store.routes import Arm, Routing
@@ -36,7 +35,7 @@ class Reloader:
         self.metrics = metrics
         self.retry_failed_seconds = retry_failed_seconds
         self.state: states.ServingState | None = None
-        self.last_error: dict[str, Any] | None = None
+        self.last_error: reports.ReloadFailure | None = None
         self._lock = threading.Lock()
         self._failed: dict[Routing, float] = {}
         self._collected_at = -COLLECT_EVERY_SECONDS
@@ -140,13 +139,13 @@ class Reloader:
 
     def _record_failure(self, routing: Routing, exc: LoadFailed) -> None:
         self._failed = {routing: time.monotonic()}
-        self.last_error = {
-            "error": exc.code,
-            "version": exc.version,
-            "reason": exc.reason,
-            "generation": routing.generation,
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        self.last_error = reports.ReloadFailure(
+            exc.code,
+            exc.version,
+            exc.reason,
+            generation=routing.generation,
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
         self.metrics.reloads.labels(self.model, exc.code).inc()
 
     def _publish_metrics(self, state: states.ServingState, *, fresh: set[str]) -> None:
@@ -164,12 +163,19 @@ class Reloader:
                 m.fallbacks.labels(self.model, fallback).inc()
         m.health.labels(self.model).set(1)
 
-    def status(self) -> dict[str, Any]:
-        """What `GET /admin/status` answers (and a successful reload)."""
+    def report(self, signals: reports.Signals | None) -> reports.PodReport:
+        """What `GET /admin/status` answers (and a successful reload), with `signals`."""
         state = self.state
-        body: dict[str, Any] = {"model": self.model, "ready": state is not None}
-        body |= describe_state(state) if state else empty_status()
-        return body | {"lastError": self.last_error, "pid": os.getpid()}
+        return reports.PodReport(
+            model=self.model,
+            ready=state is not None,
+            routing=state.routing if state else None,
+            source=state.source if state else None,
+            predictors=predictors_of(state) if state else {},
+            last_error=self.last_error,
+            pid=os.getpid(),
+            signals=signals,
+        )
 
 
 def freeze_heap(*, collect: bool = True) -> None:
@@ -196,22 +202,5 @@ def arm_names(routing: Routing) -> list[str]:
     return [splitting.STABLE] + ([splitting.CANARY] if routing.canary else [])
 
 
-def describe_state(state: states.ServingState) -> dict[str, Any]:
-    routing = state.routing.to_dict()
-    predictors = {
-        v: {"kind": s.kind, "fallbackReason": s.fallback_reason} for v, s in state.served.items()
-    }
-    return routing | {"source": state.source, "predictors": predictors}
-
-
-def empty_status() -> dict[str, Any]:
-    return {
-        "generation": None,
-        "stable": None,
-        "canary": None,
-        "weight": 0,
-        "stickyHeader": routes.DEFAULT_STICKY_HEADER,
-        "mirrorPercent": 0,
-        "source": None,
-        "predictors": {},
-    }
+def predictors_of(state: states.ServingState) -> dict[str, reports.PredictorInfo]:
+    return {v: reports.PredictorInfo(s.kind, s.fallback_reason) for v, s in state.served.items()}

@@ -1,4 +1,8 @@
-"""The service behind the endpoints: routing a request, predicting, counting, logging."""
+"""The service behind the endpoints: routing a request, predicting, counting, logging.
+
+Counting happens on the event loop thread only (the threadpool only runs sklearn), so the
+signals (`signals.Tallies`) have one writer and need no lock.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from hotswap.store import reports
 from hotswap_inference import (
     feedbacks,
     guarding,
@@ -18,6 +23,8 @@ from hotswap_inference import (
     predicting,
     recording,
     reloading,
+    signals,
+    signing,
     splitting,
     states,
 )
@@ -45,6 +52,7 @@ class Call:
     request_id: str
     started: float
     series: ArmSeries  # its metric series, resolved once per (version, arm)
+    tally: signals.ArmTally  # its signals
 
 
 class Service:
@@ -70,7 +78,11 @@ class Service:
         self.mirror = mirroring.Mirror(
             self.model, metrics=self.metrics, log=self.log_shadow, maxsize=settings.mirror_queue
         )
-        self.recent = feedbacks.RecentRequests()
+        self.tallies = signals.Tallies(slow_seconds=settings.slow_seconds)
+        self.metrics.watch_signals(self.model, self.tallies.snapshot)
+        keys = signing.Keys(settings.feedback_secret)
+        self.signer = signing.Signer(keys, ttl_seconds=settings.feedback_ttl_seconds)
+        self.spent = feedbacks.SpentTokens(ttl_seconds=settings.feedback_ttl_seconds)
         self.metrics.health.labels(self.model).set(0)
 
     def require_state(self) -> states.ServingState:
@@ -91,7 +103,8 @@ class Service:
         exchange.mark_routed(served.version, arm, request_id)
         series = self.metrics.arm_series(self.model, served.version, arm)
         series.assigned.inc()
-        return Call(state, arm, served, request_id, time.perf_counter(), series)
+        tally = self.tallies.of(served.version, arm)
+        return Call(state, arm, served, request_id, time.perf_counter(), series, tally)
 
     async def answer(self, call: Call, items: list[Any]) -> Predictions:
         """A fast path's own answer inline on the loop; anything sklearn in the threadpool."""
@@ -99,18 +112,14 @@ class Service:
             own = run_model(call.served.predictor.predict_own, items)
             if own is not None:
                 return self.finish(call, items, own)
-        return await run_in_threadpool(self.predict, call, items)
-
-    def predict(self, call: Call, items: list[Any]) -> Predictions:
-        """sklearn work: runs in the threadpool."""
-        return self.finish(call, items, run_model(call.served.predictor.predict, items))
+        predicted = await run_in_threadpool(run_model, call.served.predictor.predict, items)
+        return self.finish(call, items, predicted)
 
     def finish(self, call: Call, items: list[Any], predictions: Predictions) -> Predictions:
-        """Count, log, remember and mirror one answered request."""
+        """Count, log and mirror one answered request (on the event loop thread)."""
         latency = time.perf_counter() - call.started
         self.observe(call, predictions, latency)
         self.log_predictions(call, predictions, latency)
-        self.remember(call)
         self.maybe_mirror(call, items)
         return predictions
 
@@ -120,9 +129,15 @@ class Service:
         series.duration.observe(latency)
         for value in predictions.confidences:
             series.confidence.observe(value)
+        call.tally.answered(latency, predictions)
 
     def count_failure(self, call: Call, status: int) -> None:
         self.metrics.requests.labels(self.model, call.served.version, call.arm, str(status)).inc()
+        call.tally.failed(status)
+
+    def feedback_token(self, call: Call) -> str | None:
+        """The signed token of an answered call; None when no feedback key is configured."""
+        return self.signer.issue(call.request_id, call.served.version, call.arm)
 
     def log_predictions(self, call: Call, predictions: Predictions, latency: float) -> None:
         head = recording.query_head(self.model, call.served.version, call.arm)
@@ -142,15 +157,19 @@ class Service:
         lines = recording.query_lines(head, request_id, predictions, latency=latency, shadow=True)
         self.querylog.write(lines)
 
-    def remember(self, call: Call) -> None:
-        self.recent.remember(call.request_id, call.served.version, call.arm)
+    def record_feedback(self, body: Any) -> signing.Claim:
+        """Credit the reward of a feedback body to the version and arm its token names, once."""
+        self.signer.keys.verifying_keys()  # no key: refused first, whatever the body
+        feedback = feedbacks.parse_feedback(body)
+        claim = self.signer.verify(feedback.token)
+        self.spent.spend(claim)
+        self.tallies.of(claim.version, claim.arm).credit(feedback.reward)
+        self.metrics.rewards.labels(self.model, claim.version, claim.arm).observe(feedback.reward)
+        return claim
 
-    def record_feedback(self, feedback: feedbacks.Feedback) -> tuple[str, str]:
-        state = self.reloader.state
-        served = set(state.served) if state else set()
-        version, arm = feedbacks.credit_of(feedback, self.recent, served)
-        self.metrics.rewards.labels(self.model, version, arm).observe(feedback.reward)
-        return version, arm
+    def report(self) -> reports.PodReport:
+        """What `GET /admin/status` answers: the serving state, the last error, the signals."""
+        return self.reloader.report(self.tallies.snapshot())
 
     def maybe_mirror(self, call: Call, items: list[Any]) -> None:
         canary = call.state.canary()

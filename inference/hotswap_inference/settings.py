@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_ROOT = ".hotswap/models"
+MIN_FEEDBACK_KEY_CHARS = 16
 
 
 class SettingsError(ValueError):
@@ -56,13 +57,18 @@ class Settings:
     query_log_stdout: bool = True
     mirror_queue: int = 256
     retry_failed_seconds: float = 30.0
+    slow_seconds: float = 0.25  # an answer slower than this counts as slow (rollout analysis)
+    feedback_key: str | None = None
+    feedback_key_file: Path | None = None
+    feedback_ttl_seconds: float = 3600.0  # how long after a prediction its feedback counts
 
     def token(self) -> str | None:
         """The reload token: the file's content (re-read, so a rotated Secret applies) or env."""
-        if self.reload_token_file is not None:
-            text = self.reload_token_file.read_text().strip()
-            return text or None
-        return self.reload_token or None
+        return read_secret(self.reload_token, self.reload_token_file)
+
+    def feedback_secret(self) -> str | None:
+        """The key feedback tokens are signed with, read as the reload token is."""
+        return read_secret(self.feedback_key, self.feedback_key_file)
 
     def keys(self) -> tuple[str, ...]:
         """API keys for the serving endpoints: the file's lines (no blanks, no '#'), plus env."""
@@ -101,8 +107,19 @@ FIELDS: dict[str, type] = {
     "query_log_stdout": bool,
     "mirror_queue": int,
     "retry_failed_seconds": float,
+    "slow_seconds": float,
+    "feedback_key": str,
+    "feedback_key_file": Path,
+    "feedback_ttl_seconds": float,
 }
 LIMIT_FIELDS = ("max_body_bytes", "max_batch", "max_text_chars")
+
+
+def read_secret(value: str | None, path: Path | None) -> str | None:
+    """The file's content (re-read on each call, so a rotated Secret applies), else `value`."""
+    if path is not None:
+        return path.read_text().strip() or None
+    return value or None
 
 
 def env_name(name: str) -> str:
@@ -157,13 +174,21 @@ def build_settings(values: dict[str, Any]) -> Settings:
 
 
 def check_settings(settings: Settings) -> None:
-    positive = dataclasses.asdict(settings.limits) | {"poll_interval": settings.poll_interval}
+    positive = dataclasses.asdict(settings.limits) | {
+        name: getattr(settings, name)
+        for name in ("poll_interval", "slow_seconds", "feedback_ttl_seconds")
+    }
     for name, value in positive.items():
         if value <= 0:
             raise SettingsError(f"{env_name(name)} must be positive, got {value}")
     for name in ("port", "admin_port", "metrics_port"):
         if not 0 <= getattr(settings, name) <= 65535:
             raise SettingsError(f"{env_name(name)} must be a TCP port 0-65535")
+    if settings.feedback_key and len(settings.feedback_key) < MIN_FEEDBACK_KEY_CHARS:
+        raise SettingsError(
+            f"HOTSWAP_FEEDBACK_KEY is shorter than {MIN_FEEDBACK_KEY_CHARS} characters: use a "
+            "long random string, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     if settings.rate_limit < 0 or settings.rate_burst < 1:
         raise SettingsError("HOTSWAP_RATE_LIMIT must be >= 0 and HOTSWAP_RATE_BURST >= 1")
     check_connections(settings)

@@ -20,6 +20,7 @@ from hotswap_inference.settings import Settings
 from prometheus_client import CollectorRegistry
 
 TOKEN = "test-reload-token"
+FEEDBACK_KEY = "test-feedback-key-0123456789"
 READY_WITHIN = 15.0
 
 
@@ -35,6 +36,7 @@ def pod_settings(root: Path, **fields: Any) -> Settings:
         "model_root": root,
         "model": "intent",
         "reload_token": TOKEN,
+        "feedback_key": FEEDBACK_KEY,
         "poll_interval": 0.2,
         "query_log_stdout": False,
     }
@@ -82,8 +84,7 @@ class Pod:
         while httpx.get(f"{self.url}/readyz").status_code != 200:
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"expected /readyz 200 within {READY_WITHIN}s; status: "
-                    f"{self.service.reloader.status()}"
+                    f"expected /readyz 200 within {READY_WITHIN}s; status: {self.service.report()}"
                 )
             time.sleep(0.05)
 
@@ -92,8 +93,7 @@ class Pod:
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"expected {what} within {READY_WITHIN}s; status: "
-                    f"{self.service.reloader.status()}"
+                    f"expected {what} within {READY_WITHIN}s; status: {self.service.report()}"
                 )
             time.sleep(0.05)
 

@@ -56,12 +56,15 @@ def test_answers_are_compact_json_with_the_routing_headers(
     assert response.headers["X-Request-Id"] == sent_id, response.headers
     assert response.headers["X-Model-Arm"] == "stable", response.headers
     assert response.headers["X-Model-Version"], response.headers
+    answer = response.json()
+    token = answer.get("feedback_token") or answer["parameters"]["feedback_token"]
+    assert response.headers["X-Feedback-Token"] == token, response.headers
 
 
 def test_a_predict_answer_holds_every_field(pod: pods.Pod) -> None:
     single = httpx.post(f"{pod.url}/predict", json={"input": "hello"}).json()
     batch = httpx.post(f"{pod.url}/predict", json={"inputs": ["hello", "pizza"]}).json()
-    head = ["model_version", "arm", "request_id"]
+    head = ["model_version", "arm", "request_id", "feedback_token"]
     assert list(single) == [*head, "label", "confidence"], single
     assert list(batch) == [*head, "predictions"], batch
     assert [list(p) for p in batch["predictions"]] == [["label", "confidence"]] * 2, batch

@@ -1,0 +1,162 @@
+"""Feedback tokens: HMAC-SHA256 over (request id, version, arm, issue time).
+
+Every prediction answer carries a token signed with the feedback key all pods share; `POST
+/feedback` credits a reward only to the version and arm inside a valid token. A token is
+`<payload>.<mac>`, both base64url without padding; the payload is the JSON array
+`[1, request_id, version, arm, issued]` (format 1, `issued` in Unix seconds).
+
+The key is re-read every `REREAD_SECONDS`, so a rotated Secret applies without a restart; the
+key before it still verifies, so tokens signed by a pod that saw the new Secret earlier (or
+later) are not refused during the rollover.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
+from typing import Any
+
+from hotswap_inference.errors import FeedbackDisabled, FeedbackTokenExpired, FeedbackTokenInvalid
+from hotswap_inference.settings import MIN_FEEDBACK_KEY_CHARS
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+DIGEST = "sha256"
+REREAD_SECONDS = 5.0
+CLOCK_SKEW_SECONDS = 60  # a token issued this far "in the future" (another pod's clock) is fine
+SETTING = "HOTSWAP_FEEDBACK_KEY_FILE (or HOTSWAP_FEEDBACK_KEY)"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a valid token says: this pod's `version` on `arm` answered `request_id`."""
+
+    request_id: str
+    version: str
+    arm: str
+    issued: int  # Unix seconds
+    mac: bytes  # the signature: the token's identity for replay checks
+
+
+class Keys:
+    """The current feedback key (None when unset or unusable) and the one before it."""
+
+    def __init__(self, read: Callable[[], str | None]) -> None:
+        self.read = read
+        self.current: bytes | None = None
+        self.previous: bytes | None = None
+        self.problem = ""
+        self.mac: hmac.HMAC | None = None  # keyed with `current`: each token signs a copy
+        self._read_at = -REREAD_SECONDS
+
+    def signing_mac(self) -> hmac.HMAC | None:
+        """HMAC-SHA256 keyed with the current key (its key blocks hashed once, not per token)."""
+        now = time.monotonic()
+        if now - self._read_at >= REREAD_SECONDS:
+            self._read_at = now
+            self.refresh()
+        return self.mac
+
+    def verifying_keys(self) -> tuple[bytes, ...]:
+        """Current first; raises `FeedbackDisabled` (naming the setting) when there is none."""
+        self.signing_mac()
+        current = self.current
+        if current is None:
+            raise FeedbackDisabled(self.problem, setting=SETTING)
+        return (current, self.previous) if self.previous else (current,)
+
+    def refresh(self) -> None:
+        try:
+            text = self.read()
+        except OSError as exc:  # keep the key in use: the Secret may be mid-update
+            log.warning("cannot read the feedback key: %s", exc)
+            return
+        key, self.problem = usable_key(text)
+        if key != self.current:
+            self.previous, self.current = self.current, key
+            self.mac = hmac.new(key, digestmod=DIGEST) if key else None
+
+
+def usable_key(text: str | None) -> tuple[bytes | None, str]:
+    """The key, or None and what is wrong with it."""
+    if not text:
+        return None, f"no feedback key is configured on this pod: set {SETTING}"
+    if len(text) < MIN_FEEDBACK_KEY_CHARS:
+        return None, (
+            f"the feedback key is shorter than {MIN_FEEDBACK_KEY_CHARS} characters: set {SETTING} "
+            "to a long random string, e.g. secrets.token_urlsafe(32)"
+        )
+    return text.encode(), ""
+
+
+class Signer:
+    def __init__(self, keys: Keys, *, ttl_seconds: float) -> None:
+        self.keys = keys
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, request_id: str, version: str, arm: str) -> str | None:
+        """The token of one answer; None without a key (the answer carries no token then)."""
+        keyed = self.keys.signing_mac()
+        if keyed is None:
+            return None
+        quote = encode_basestring_ascii
+        payload = f"[{FORMAT},{quote(request_id)},{quote(version)},{quote(arm)},{int(time.time())}]"
+        raw = payload.encode("ascii")
+        mac = keyed.copy()
+        mac.update(raw)
+        return f"{encode(raw)}.{encode(mac.digest())}"
+
+    def verify(self, token: str, *, now: float | None = None) -> Claim:
+        """The claim of a token this deployment signed and that has not expired."""
+        keys = self.keys.verifying_keys()
+        payload, _, mac = token.partition(".")
+        raw, signature = decode(payload), decode(mac)
+        if not any(hmac.compare_digest(signature, hmac.digest(k, raw, DIGEST)) for k in keys):
+            raise FeedbackTokenInvalid(
+                "feedback_token is not signed with this deployment's feedback key: send it "
+                "exactly as the prediction response gave it"
+            )
+        claim = claim_of(raw, signature)
+        self.check_age(claim, time.time() if now is None else now)
+        return claim
+
+    def check_age(self, claim: Claim, now: float) -> None:
+        if claim.issued > now + CLOCK_SKEW_SECONDS:
+            raise FeedbackTokenInvalid("feedback_token was issued in the future: check pod clocks")
+        if now - claim.issued > self.ttl_seconds:
+            raise FeedbackTokenExpired(
+                f"feedback_token expired: feedback is credited within {self.ttl_seconds:g} s "
+                "of the prediction (HOTSWAP_FEEDBACK_TTL_SECONDS)"
+            )
+
+
+URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def encode(raw: bytes) -> str:
+    """base64url without padding (`urlsafe_b64encode`'s alphabet, in fewer steps)."""
+    return binascii.b2a_base64(raw, newline=False).translate(URLSAFE).rstrip(b"=").decode("ascii")
+
+
+def decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FeedbackTokenInvalid("feedback_token is not a token a prediction returned") from exc
+
+
+def claim_of(raw: bytes, mac: bytes) -> Claim:
+    """The fields of a signed payload (signed, so a mismatch is a bug or a foreign format)."""
+    fields: Any = json.loads(raw)
+    if not isinstance(fields, list) or len(fields) != 5 or fields[0] != FORMAT:
+        raise FeedbackTokenInvalid(f"feedback_token is not of format {FORMAT}")
+    _, request_id, version, arm, issued = fields
+    return Claim(str(request_id), str(version), str(arm), int(issued), mac)
