@@ -24,6 +24,7 @@ from hotswap_inference.metrics import Metrics
 FROM_ROUTING = "routing"
 FROM_CURRENT = "current"
 APPLIED, NOOP = "applied", "noop"
+POLL_FAILED = "poll_failed"  # lastError.error of a poll that could not read routing.json/current
 COLLECT_EVERY_SECONDS = 10.0  # a full collection (~50 ms, GIL held) at most this often
 
 
@@ -147,6 +148,18 @@ class Reloader:
             time=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         self.metrics.reloads.labels(self.model, exc.code).inc()
+
+    def record_poll_failure(self, exc: Exception) -> None:
+        """A poll that could not read what to serve (routing.json or `current` unreadable or
+        malformed) is `lastError` too: no version, generation 0 (no routing was read, so it
+        never passes for a failed load of the routing the operator declared)."""
+        self.last_error = reports.ReloadFailure(
+            POLL_FAILED,
+            "",
+            preparing.describe_error(exc),
+            generation=0,
+            time=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
 
     def _publish_metrics(self, state: states.ServingState, *, fresh: set[str]) -> None:
         m = self.metrics
