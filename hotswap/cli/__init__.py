@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "abort": "rollouts",
     "rollback": "rollouts",
     "operator": "rollouts",
+    "local": "local",
+    "dev": "dev",
 }
 
 

@@ -1,4 +1,5 @@
-"""The data-plane loop without a cluster: the demo plays the operator's part through the store.
+"""The data-plane loop without a cluster: the demo plays the operator's part as `hotswap local`
+does (`declaring`).
 
 Train v1, serve two replicas on loopback, send live traffic throughout, train v2, canary 20%
 sticky, promote, roll back, print requests per version and arm, stop everything.
@@ -9,12 +10,13 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotswap.local import replicas, traffic
+from hotswap.local import declaring, replicas, traffic
 from hotswap.local.progress import Progress
-from hotswap.store import routes, switching, versions
+from hotswap.store import routes
 from hotswap.store.layout import ModelPaths
 from hotswap.training import training
 
@@ -25,18 +27,18 @@ CONVERGE_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class Step:
-    """One declared routing, as the operator would write it."""
+    """One change of the routing, made as `hotswap local` makes it (`declaring`)."""
 
-    stable: str
-    generation: int
-    canary: str | None = None
-    weight: int = 0
-    title: str = "deploy"
+    title: str
+    change: Callable[[ModelPaths], declaring.Change]
 
-    def describe(self) -> str:
-        if self.canary:
-            return f"{self.title}: stable {self.stable}, canary {self.canary} at {self.weight}%"
-        return f"{self.title}: stable {self.stable}"
+    def describe(self, routing: routes.Routing) -> str:
+        if routing.canary:
+            return (
+                f"{self.title}: stable {routing.stable.version}, "
+                f"canary {routing.canary.version} at {routing.weight}%"
+            )
+        return f"{self.title}: stable {routing.stable.version}"
 
 
 def run(workdir: Path | None = None, count: int = 2) -> int:
@@ -47,7 +49,7 @@ def run(workdir: Path | None = None, count: int = 2) -> int:
 def _run(root: Path, count: int, progress: Progress) -> int:
     paths = ModelPaths(root / "models", MODEL)
     v1 = train(paths, progress, seed=1)
-    declare(paths, Step(stable=v1, generation=1))
+    declaring.deploy(paths, v1)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
     pods: list[replicas.Replica] = []
@@ -73,12 +75,12 @@ def _loop(paths: ModelPaths, pods: list[replicas.Replica], progress: Progress, v
         progress.observe(live, f"stable {v1}", PHASE_SECONDS)
         v2 = train(paths, progress, seed=2)
         for step in (
-            Step(stable=v1, canary=v2, weight=20, generation=2, title="canary (sticky)"),
-            Step(stable=v2, generation=3, title="promote"),
-            Step(stable=v1, generation=4, title="roll back"),
+            Step("canary (sticky)", lambda paths: declaring.start_canary(paths, v2, weight=20)),
+            Step("promote", declaring.promote),
+            Step("roll back", declaring.rollback),
         ):
-            converge(paths, pods, progress, step)
-            progress.observe(live, step.describe(), PHASE_SECONDS)
+            routing = converge(paths, pods, progress, step)
+            progress.observe(live, step.describe(routing), PHASE_SECONDS)
     total = live.snapshot()
     progress.table(f"all traffic: {total.total} requests, {total.failed} failed", total.answers)
     for reason, count in total.failures.most_common(5):
@@ -94,28 +96,20 @@ def train(paths: ModelPaths, progress: Progress, *, seed: int, label_noise: floa
     return str(published.version)
 
 
-def declare(paths: ModelPaths, step: Step) -> None:
-    """Write routing.json, and `current` for the stable version, through the store."""
-
-    def arm(version: str) -> routes.Arm:
-        return routes.Arm(version, versions.get_version(paths, version).digest)
-
-    canary = arm(step.canary) if step.canary else None
-    routing = routes.Routing(arm(step.stable), canary, step.weight, generation=step.generation)
-    routes.write_routing(paths, routing)
-    switching.switch_current(paths, step.stable)
-
-
 def converge(
     paths: ModelPaths, pods: list[replicas.Replica], progress: Progress, step: Step
-) -> None:
-    declare(paths, step)
+) -> routes.Routing:
+    """Make the step's change, then wait until every replica's poll serves it."""
+    routing = step.change(paths).after
     started = time.monotonic()
     pending = list(pods)
     while pending and time.monotonic() - started < CONVERGE_SECONDS:
-        pending = [p for p in pending if p.admin_status().get("generation") != step.generation]
+        pending = [p for p in pending if p.admin_status().get("generation") != routing.generation]
         time.sleep(0.05)
     if pending:
         raise RuntimeError(f"{[p.name for p in pending]} did not converge in {CONVERGE_SECONDS}s")
     seconds = time.monotonic() - started
-    progress.say(f"{step.describe()}: all {len(pods)} replicas serve it after {seconds:.2f}s")
+    progress.say(
+        f"{step.describe(routing)}: all {len(pods)} replicas serve it after {seconds:.2f}s"
+    )
+    return routing

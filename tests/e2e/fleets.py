@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotswap.local import dataplane, replicas, tallies, traffic
+from hotswap.local import dataplane, declaring, replicas, tallies, traffic
 from hotswap.local.progress import Progress
 from hotswap.store.layout import ModelPaths
 
@@ -40,7 +40,7 @@ def serving(workdir: Path, *, count: int) -> Iterator[Fleet]:
     progress = Progress()
     paths = ModelPaths(workdir / "models", dataplane.MODEL)
     stable = dataplane.train(paths, progress, seed=1)
-    dataplane.declare(paths, dataplane.Step(stable=stable, generation=1))
+    declaring.deploy(paths, stable)
     logs = workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
@@ -68,9 +68,8 @@ def send_traffic(fleet: Fleet, *, requests: int, seconds: float = 30.0) -> talli
 def set_canary(fleet: Fleet, *, weight: int) -> str:
     """Train a new version and route `weight` percent to it; wait until every replica serves it."""
     canary = dataplane.train(fleet.paths, fleet.progress, seed=2)
-    fleet.generation += 1
-    step = dataplane.Step(fleet.stable, fleet.generation, canary, weight, title="canary")
-    dataplane.converge(fleet.paths, fleet.pods, fleet.progress, step)
+    step = dataplane.Step("canary", lambda p: declaring.start_canary(p, canary, weight=weight))
+    fleet.generation = dataplane.converge(fleet.paths, fleet.pods, fleet.progress, step).generation
     fleet.canary = canary
     return canary
 
@@ -78,9 +77,8 @@ def set_canary(fleet: Fleet, *, weight: int) -> str:
 def promote(fleet: Fleet) -> str:
     """The canary becomes stable on every replica."""
     assert fleet.canary, "promote needs a canary: call set_canary first"
-    fleet.generation += 1
-    step = dataplane.Step(fleet.canary, fleet.generation, title="promote")
-    dataplane.converge(fleet.paths, fleet.pods, fleet.progress, step)
+    step = dataplane.Step("promote", declaring.promote)
+    fleet.generation = dataplane.converge(fleet.paths, fleet.pods, fleet.progress, step).generation
     fleet.stable, fleet.canary = fleet.canary, None
     return fleet.stable
 
