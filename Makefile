@@ -68,6 +68,13 @@ control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go mod
 demo: setup control-plane ## the whole loop on the local control plane, with progress
 	$(VENV)/bin/hotswap demo
 
+.PHONY: dev-up dev-down
+dev-up: setup control-plane ## a playground that stays up: control plane, operator, 3 replicas, a Canary
+	$(VENV)/bin/hotswap dev up
+
+dev-down: ## stop everything `make dev-up` started (safe to run twice)
+	@if [ -x $(VENV)/bin/hotswap ]; then $(VENV)/bin/hotswap dev down; else echo "no $(VENV): nothing to stop"; fi
+
 bench: setup system-deps ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
 	$(PY) bench/fastpath.py
