@@ -1,4 +1,4 @@
-"""`hotswap dev up | down`: a playground that stays up (docs/control-plane.md, "Playground").
+"""`hotswap dev up | down`: a playground that stays up (docs/one-machine.md).
 
 `up` starts what `hotswap demo` uses (control plane, the operator as its ServiceAccount, replicas
 registered as pods, v1 trained and served through a Canary, v2 trained to try) as one detached
