@@ -7,13 +7,12 @@ never waited for beyond the timeout.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from hotswap.store import signalling as protocol
 from hotswap_operator import faults
 from hotswap_operator.finding import Pod
 
@@ -44,29 +43,7 @@ def read_pods(pods: Sequence[Pod], *, token: str | None, timeout: float) -> list
 
 
 def call(pod: Pod, path: str, data: bytes | None, token: str | None, timeout: float) -> Reply:
-    request = urllib.request.Request(
-        f"http://{pod.ip}:{pod.admin_port}{path}",
-        data=data,
-        method="POST" if data is not None else "GET",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token or ''}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return Reply(pod, response.status, parse(response.read()))
-    except urllib.error.HTTPError as exc:
-        body = parse(exc.read())
-        return Reply(pod, exc.code, body, error=f"HTTP {exc.code}: {describe(body)}")
-    except (OSError, ValueError) as exc:
-        return Reply(pod, 0, {}, error=f"unreachable at {pod.ip}:{pod.admin_port}: {exc}")
-
-
-def parse(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        return {"error": raw[:200].decode(errors="replace")}
-    return body if isinstance(body, dict) else {"body": body}
-
-
-def describe(body: dict[str, Any]) -> str:
-    return str(body.get("reason") or body.get("message") or body.get("error") or body)
+    """One request, through the store's client of the protocol (`hotswap.store.signalling`)."""
+    address = protocol.Address(pod.ip, pod.admin_port)
+    reply = protocol.call(address, path, data, token=token or "", timeout=timeout)
+    return Reply(pod, reply.code, reply.body, error=reply.error)
