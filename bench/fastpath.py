@@ -17,6 +17,8 @@ Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--rounds 2] [--connecti
 `--in-process N` instead drives the text app's ASGI callable N times without sockets and
 prints its CPU time per request: the steady measure to iterate with on shared cores (run it
 under `valgrind --tool=callgrind` at two values of N for instructions per request).
+Every hotswap answer carries a signed feedback token, as with a feedback key in production;
+`HOTSWAP_FEEDBACK_KEY= ... --in-process N` (empty) measures without one.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
 #
 #   bash tools/build-control-plane.sh           build what is missing, print progress
 #   bash tools/build-control-plane.sh --paths   print KUBE_APISERVER=... and ETCD=..., build nothing
+#   bash tools/build-control-plane.sh --node    also kubelet, kube-controller-manager and
+#                                               kube-scheduler (tools/node/go.mod; docs/node.md)
 #
 # Cold build on 2 cores: about 8 minutes, ~4 GB of Go caches (measured, docs/control-plane.md);
 # seconds when only the binaries are missing; a no-op once they are cached.
@@ -74,5 +76,11 @@ command -v go >/dev/null || { echo "build-control-plane: Go (1.26+) is required"
 build etcd "$here/etcd" go.etcd.io/etcd/server/v3 "$ETCD_BIN" grpcnotrace "-s -w" "~1 min"
 build kube-apiserver "$here/controlplane" k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_BIN" \
     selinux,notest,grpcnotrace "$(kube_ldflags)" "~7 min"
+if [[ ${1:-} == --node ]]; then
+    for cmd in kubelet kube-controller-manager kube-scheduler; do
+        build "$cmd" "$here/node" "k8s.io/kubernetes/cmd/$cmd" "$cache/bin/$KUBE_VERSION/$cmd" \
+            selinux,notest,grpcnotrace "$(kube_ldflags)" "~5 min"
+    done
+fi
 "$KUBE_BIN" --version
 "$ETCD_BIN" --version | head -1

@@ -36,6 +36,9 @@ def issue_serving(ca: Pair, common_name: str = "kube-apiserver") -> Pair:
     names: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+        # The `kubernetes` Service's ClusterIP (first of 10.0.0.0/24): pods of a real node
+        # (docs/node.md) reach the API server there, forwarded to loopback.
+        x509.IPAddress(ipaddress.ip_address("10.0.0.1")),
     ]
     extension = x509.SubjectAlternativeName(names)
     return _issue(ca, common_name, [], ExtendedKeyUsageOID.SERVER_AUTH, extension)
