@@ -113,7 +113,10 @@ def prepare(
 ) -> Environment:
     authorizing.create_namespace(admin, namespace)
     authorizing.apply_rbac(admin, namespace)
-    say(f"namespace {namespace}: ServiceAccount, Role and RoleBinding of manifests/rbac")
+    say(
+        f"namespace {namespace}: ServiceAccount, Role and RoleBinding of manifests/rbac, and its "
+        "admission policy (the operator may not change any spec)"
+    )
     (workdir / "logs").mkdir(parents=True, exist_ok=True)
     (workdir / "models").mkdir(parents=True, exist_ok=True)
     kubelet = kubelets.Kubelet(client.CoreV1Api(admin), namespace=namespace)

@@ -177,16 +177,45 @@ def test_training_job_runs_the_cronjob_pod_and_may_only_register_versions(builds
     ]
 
 
-def test_operator_rbac_never_writes_custom_resource_spec(builds: Builds) -> None:
-    roles = [r for r in builds["base"] if r["kind"] in ("Role", "ClusterRole")]
-    operator_roles = [r for r in roles if r["metadata"]["name"] == "hotswap-operator"]
-    assert operator_roles, "expected the operator's Role from manifests/rbac/"
-    for role in operator_roles:
-        kind = role["kind"]
-        for rule in role["rules"]:
-            writes = set(rule["verbs"]) & {"create", "update", "delete", "deletecollection", "*"}
-            spec_of_ours = any(r in ("modelversions", "canaries") for r in rule["resources"])
-            assert not (writes and spec_of_ours), f"{kind}: expected no spec writes, saw {rule}"
+OURS = {"modelversions", "canaries"}
+SPEC_GUARD = "hotswap-operator-never-writes-spec"
+OPERATOR = "'system:serviceaccount:' + request.namespace + ':hotswap-operator'"
+
+
+def test_operator_writes_our_objects_by_patch_only(builds: Builds) -> None:
+    """The Role may patch Canaries and ModelVersions (kopf's annotations and finalizer), never
+    create, update or delete them; RBAC cannot keep that patch off spec (the policy does)."""
+    role = find(builds["base"], "Role", "hotswap-operator")
+    patched = set()
+    for rule in role["rules"]:
+        ours = set(rule["resources"]) & OURS
+        writes = set(rule["verbs"]) - {"get", "list", "watch"}
+        assert not (ours and writes - {"patch"}), f"expected patch at most on {ours}, saw {rule}"
+        patched |= ours if "patch" in writes else set()
+    assert patched == OURS, f"expected patch on {OURS} (kopf's metadata), saw {patched}"
+
+
+@pytest.mark.parametrize("overlay", ["base", "overlays/dev", "overlays/prod"])
+def test_an_admission_policy_refuses_every_spec_change_by_the_operator(
+    builds: Builds, overlay: str
+) -> None:
+    policy = find(builds[overlay], "ValidatingAdmissionPolicy", SPEC_GUARD)
+    binding = find(builds[overlay], "ValidatingAdmissionPolicyBinding", SPEC_GUARD)
+    for scoped in (policy, binding):
+        assert "namespace" not in scoped["metadata"], f"cluster-scoped, saw {scoped['metadata']}"
+    spec = policy["spec"]
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    covered = {r.split("/")[0] for r in rule["resources"]}
+    assert (rule["apiGroups"], rule["operations"], covered) == (["hotswap.dev"], ["UPDATE"], OURS)
+    (condition,) = spec["matchConditions"]
+    assert condition["expression"].split() == ["request.userInfo.username", "==", *OPERATOR.split()]
+    checks = [(v["expression"], v["reason"]) for v in spec["validations"]]
+    assert checks == [("object.spec == oldObject.spec", "Forbidden")], checks
+    assert spec["failurePolicy"] == "Fail"
+    assert (binding["spec"]["policyName"], binding["spec"]["validationActions"]) == (
+        SPEC_GUARD,
+        ["Deny"],
+    )
 
 
 def test_samples_are_a_model_version_and_a_canary_that_names_it(builds: Builds) -> None:
