@@ -11,7 +11,10 @@ stable, and once the operator stops the operator-down alert's expression returns
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import yaml
 
 from hotswap.local import dataplane
 
@@ -21,10 +24,13 @@ NONEMPTY, EMPTY = "non-empty", "empty"
 EXPECTED = {
     ("alert", "HotswapNoModelLoaded"): NONEMPTY,  # the replica on an empty volume
     ("alert", "HotswapReloadFailures"): NONEMPTY,  # the refused reload
+    # EMPTY: nothing in this flow should show there; each has a twin that must show something
+    # (monitoring/tests/*.test.yaml, see test_every_empty_expression_has_a_twin_that_fires)
     ("alert", "HotswapErrorRateHigh"): EMPTY,  # no 5xx in this flow
     ("alert", "HotswapCanaryErrorRateRise"): EMPTY,
     ("alert", "HotswapOperatorDown"): EMPTY,  # the operator is up (see the test after it stops)
     ("alert", "HotswapCanaryDegraded"): EMPTY,  # Degraded=False (see the condition test)
+    ("alert", "HotswapOperatorReconcileFailing"): EMPTY,  # every reconcile pass succeeds
     ("panel", "Canary weight"): NONEMPTY,
     ("panel", "Canary step"): NONEMPTY,
     ("panel", "Canary weight and step over time"): NONEMPTY,
@@ -47,6 +53,46 @@ LOADED_PER_POD = expressions.named(ALL, "Loaded version per pod")
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory) -> rollouts.Observed:
     return rollouts.watch_rollout(tmp_path_factory.mktemp("prometheus-flow"), ALL)
+
+
+def test_every_empty_expression_has_a_twin_that_fires() -> None:
+    """An expression this flow expects empty must return something somewhere: an alert fires
+    in monitoring/tests/alerts.test.yaml, a panel's query returns series in panels.test.yaml
+    (both run by promtool in the unit tier, tests/unit/shipping/test_monitoring.py)."""
+    tests = expressions.MONITORING / "tests"
+    alert_cases = [
+        case
+        for test in yaml.safe_load((tests / "alerts.test.yaml").read_text())["tests"]
+        for case in test.get("alert_rule_test", [])
+    ]
+    panel_cases = [
+        case
+        for test in yaml.safe_load((tests / "panels.test.yaml").read_text())["tests"]
+        for case in test.get("promql_expr_test", [])
+    ]
+    fired = {case["alertname"] for case in alert_cases if case.get("exp_alerts")}
+    shown = {case["expr"] for case in panel_cases if case.get("exp_samples")}
+    missing = []
+    for (kind, name), expected in EXPECTED.items():
+        if expected != EMPTY:
+            continue
+        if kind == "alert" and name not in fired:
+            missing.append(name)
+        if kind == "panel" and not set(unit_queries(name)) <= shown:
+            missing.append(name)
+    assert not missing, f"expected empty here and never shown to return series: {missing}"
+
+
+def unit_queries(title: str) -> list[str]:
+    """The queries of panel `title` with Grafana's variables as the unit tier's promtool tests
+    set them ($model: .*, $__rate_interval: 5m)."""
+    dashboard = json.loads(expressions.DASHBOARD.read_text())
+    return [
+        target["expr"].replace("$__rate_interval", "5m").replace("$model", ".*")
+        for panel in expressions.walk_panels(dashboard)
+        if panel.get("title") == title
+        for target in panel.get("targets", [])
+    ]
 
 
 def test_every_shipped_expression_has_an_expectation() -> None:

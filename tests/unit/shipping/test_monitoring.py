@@ -145,3 +145,32 @@ def test_pod_monitors_scrape_the_metrics_port_of_both_sides() -> None:
     for monitor in monitors:
         assert monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
         assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/name"
+
+
+PANEL_TESTS = MONITORING / "tests" / "panels.test.yaml"
+
+
+def panel_cases() -> list[dict[str, Any]]:
+    tests = yaml.safe_load(PANEL_TESTS.read_text())["tests"]
+    return [case for test in tests for case in test.get("promql_expr_test", [])]
+
+
+def test_error_panels_show_failing_arms_and_nothing_without_5xx() -> None:
+    """The e2e flow has no 5xx, so there the error panels return nothing: here they must
+    return each failing (version, arm), and nothing on healthy series."""
+    done = promtool("test", "rules", PANEL_TESTS.name, cwd=PANEL_TESTS.parent)
+    assert done.returncode == 0, (
+        f"expected the panel unit tests to pass, saw:\n{done.stdout}{done.stderr}"
+    )
+
+
+def test_panel_tests_query_what_the_dashboard_ships() -> None:
+    shipped = {substitute(query) for query in dashboard_queries()}
+    cases = panel_cases()
+    stale = {case["expr"] for case in cases} - shipped
+    assert not stale, f"panels.test.yaml tests queries the dashboard no longer has: {stale}"
+    for query in (q for q in shipped if 'code=~"5.."' in q):
+        outcomes = {bool(case["exp_samples"]) for case in cases if case["expr"] == query}
+        assert outcomes == {True, False}, (
+            f"expected a case with series and one without for the error panel query {query}"
+        )
