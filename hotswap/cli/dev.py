@@ -35,18 +35,16 @@ def register(subparsers: Any) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from hotswap.local import playgrounds
+    from hotswap.local import detaching
 
     if not 1 <= args.replicas <= 20:
         raise CommandError(f"--replicas {args.replicas}: give 1-20 (127.0.0.10 and up)")
     started = time.monotonic()
     print(f"# starting the playground in {args.workdir} (log: logs/playground.log there)")
     try:
-        playground, fresh = playgrounds.up(
-            args.workdir, replicas=args.replicas, timeout=args.timeout
-        )
-    except playgrounds.StartError as exc:
-        playgrounds.down(args.workdir)
+        playground, fresh = detaching.up(args.workdir, replicas=args.replicas, timeout=args.timeout)
+    except detaching.StartError as exc:
+        detaching.down(args.workdir)
         raise CommandError(str(exc)) from exc
     took = f"up in {time.monotonic() - started:.0f}s" if fresh else "already up"
     print("\n".join(describe(playground, took=took)))
@@ -81,8 +79,8 @@ def describe(playground: Any, *, took: str) -> list[str]:
 
 
 def run_down(args: argparse.Namespace) -> int:
-    from hotswap.local import playgrounds
+    from hotswap.local import detaching
 
-    stopped = playgrounds.down(args.workdir)
+    stopped = detaching.down(args.workdir)
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     return 0

@@ -1,4 +1,5 @@
-"""A playground that stays up: `hotswap dev up` starts this module as a detached process.
+"""A playground that stays up: `hotswap dev up` starts this module as a detached process
+(`detaching`).
 
 It holds a whole local environment (`environments.started`: control plane, namespace and RBAC,
 the operator as its ServiceAccount, replicas registered as pods), trains v1 and deploys it with
@@ -29,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from hotswap.cluster import clusters, kubeconfigs, stopping, supervising, waiting
+from hotswap.cluster import clusters, kubeconfigs, supervising
 from hotswap.local import environments, objects, releasing
 from hotswap.local.environments import Environment
 
@@ -37,7 +38,6 @@ MODEL = CANARY = "intent"
 NAMESPACE = "hotswap-dev"
 READY_SECONDS = 120.0
 APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-STOP_SECONDS = 90.0  # the replicas, the operator and the control plane, in turn
 TRY_STRATEGY: dict[str, Any] = {
     "type": "Steps",
     "steps": [
@@ -198,80 +198,6 @@ def children(env: Environment) -> list[clusters.Process]:
             argv = [str(a) for a in args]  # type: ignore[union-attr]
             processes.append(clusters.Process(name, pid, started, 0, argv))
     return processes
-
-
-class StartError(Exception):
-    """The playground did not come up; the message ends with the tail of its log."""
-
-
-def up(workdir: Path, *, replicas: int, timeout: float) -> tuple[Playground, bool]:
-    """Start the detached process (unless one runs) and wait until it is ready.
-
-    Returns the playground and whether it was started now."""
-    workdir = workdir.resolve()
-    running = supervisor(workdir)
-    fresh = running is None
-    if running is None:
-        stop_leftovers(workdir)
-        running = spawn(workdir, replicas)
-    return wait_ready(workdir, running, timeout=timeout), fresh
-
-
-def spawn(workdir: Path, replicas: int) -> clusters.Process:
-    workdir.mkdir(parents=True, exist_ok=True)
-    state_file(workdir).unlink(missing_ok=True)
-    argv = [sys.executable, "-m", __name__, f"--workdir={workdir}", f"--replicas={replicas}"]
-    process = supervising.spawn("playground", argv, port=0, log_dir=workdir / "logs")
-    write_json(supervisor_file(workdir), asdict(process))
-    return process
-
-
-def supervisor(workdir: Path) -> clusters.Process | None:
-    """The detached process of `workdir` while it still runs, else None."""
-    try:
-        process = clusters.Process(**json.loads(supervisor_file(workdir).read_text()))
-    except FileNotFoundError:
-        return None
-    return process if supervising.is_alive(process) else None
-
-
-def wait_ready(workdir: Path, process: clusters.Process, *, timeout: float) -> Playground:
-    deadline = time.monotonic() + timeout
-    log = workdir / "logs" / "playground.log"
-    while (found := load(workdir)) is None:
-        if not supervising.is_alive(process):
-            raise StartError(f"the playground exited while starting:\n{waiting.tail(log)}")
-        if time.monotonic() > deadline:
-            raise StartError(
-                f"the playground is not ready after {timeout:.0f}s:\n{waiting.tail(log)}"
-            )
-        time.sleep(0.5)
-    return found
-
-
-def down(workdir: Path) -> list[str]:
-    """Stop the detached process (it stops all it started), then anything it left; idempotent."""
-    workdir = workdir.resolve()
-    stopped = []
-    running = supervisor(workdir)
-    if running is not None:
-        supervising.stop(running, timeout=STOP_SECONDS)
-        stopped.append("playground")
-    stopped += stop_leftovers(workdir)
-    for path in (supervisor_file(workdir), state_file(workdir)):
-        path.unlink(missing_ok=True)
-    return stopped
-
-
-def stop_leftovers(workdir: Path) -> list[str]:
-    """What a killed playground process could not stop: replicas, operator, control plane."""
-    found = load(workdir)
-    stopped = []
-    for process in found.processes if found else []:
-        if supervising.is_alive(process):
-            supervising.stop(process)
-            stopped.append(process.name)
-    return stopped + stopping.down(workdir / "cluster", keep_logs=True)
 
 
 if __name__ == "__main__":
