@@ -7,4 +7,8 @@ the integration and e2e tests share.
 - `objects`: ModelVersions and Canaries of a namespace, and waiting for their status.
 - `environments`: all of it on the local control plane, stopped in reverse order.
 - `demo` (the whole loop, `hotswap demo`) and `dataplane` (`hotswap demo --no-cluster`).
+- `declaring`: rollouts on the volume without a cluster (`hotswap local`), as the operator
+  makes them; `dataplane` makes its changes through it.
+- `playgrounds` (+ `detaching`): the environment kept running as one detached process
+  (`hotswap dev up | down`).
 """
