@@ -88,7 +88,7 @@ def test_each_event_has_a_progress_line(demo: tuple[Path, str]) -> None:
 
 def test_requests_per_version_follow_each_stage(demo: tuple[Path, str]) -> None:
     _, output = demo
-    v1, v2, worse, better = re.findall(rf"trained ({VERSION})", output)
+    v1, v2, _worse, better = re.findall(rf"trained ({VERSION})", output)
     stages = {
         f"stable {v1}": {(v1, "stable")},
         "canary at 10%": {(v1, "stable"), (v2, "canary")},
