@@ -14,6 +14,7 @@ from hotswap_operator.statuses import (
     AnalysisStatus,
     CanaryStatus,
     HistoryEntry,
+    PodState,
     Rollout,
 )
 from hotswap_operator.verdicts import Verdict
@@ -139,6 +140,14 @@ def wait_for_pods(s: Situation, status: CanaryStatus, what: str) -> Decision:
         labels = s.spec.selector.match_labels
         message = f"no ready pod matches spec.selector {labels}: waiting for one to {what}"
         return progressing(s, status, reasons.NO_READY_PODS, message)
-    done = sum(1 for pod in s.verdict.pods if pod.ready)
-    message = f"{done}/{len(s.verdict.pods)} ready pods {what}: waiting for the rest"
+    behind = [pod for pod in s.verdict.pods if not pod.ready]
+    done = len(s.verdict.pods) - len(behind)
+    message = f"{done}/{len(s.verdict.pods)} ready pods {what}: waiting for {named(behind)}"
     return progressing(s, status, reasons.WAITING_FOR_PODS, message)
+
+
+def named(pods: list[PodState], *, shown: int = 3) -> str:
+    """The pods a rollout waits for, each with what it last said wrong (unreachable, ...)."""
+    parts = [f"{pod.name} ({pod.error})" if pod.error else pod.name for pod in pods[:shown]]
+    more = f" and {len(pods) - shown} more" if len(pods) > shown else ""
+    return ", ".join(parts) + more
