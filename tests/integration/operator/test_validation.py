@@ -107,13 +107,47 @@ INVALID_CANARIES = [
     ("version missing", canary(version=None), "spec.version"),
     ("selector missing", canary(selector=None), "spec.selector"),
     ("selector without labels", canary(selector={"matchLabels": {}}), "spec.selector.matchLabels"),
-    ("strategy unknown", canary(strategy={"type": "Bandit"}), "spec.strategy.type"),
+    ("strategy unknown", canary(strategy={"type": "Roulette"}), "spec.strategy.type"),
+    ("Bandit with steps", canary(strategy={"type": "Bandit", "steps": [STEP]}), "take no steps"),
+    (
+        "bandit settings under Steps",
+        canary(strategy=steps(STEP) | {"bandit": {"floor": 5}}),
+        "strategy.bandit applies to strategy.type Bandit only",
+    ),
+    (
+        "bandit floor above ceiling",
+        canary(strategy={"type": "Bandit", "bandit": {"floor": 60, "ceiling": 40}}),
+        "floor <= initialWeight <= ceiling",
+    ),
+    (
+        "bandit promote probability of one half",
+        canary(strategy={"type": "Bandit", "bandit": {"promoteProbability": 0.5}}),
+        "promoteProbability",
+    ),
+    ("analysis alpha of 0", canary(analysis={"alpha": 0}), "spec.analysis.alpha"),
+    ("analysis alpha above one half", canary(analysis={"alpha": 0.9}), "spec.analysis.alpha"),
+    ("analysis minSamples 0", canary(analysis={"minSamples": 0}), "spec.analysis.minSamples"),
+    (
+        "onInconclusive unknown",
+        canary(analysis={"onInconclusive": "Shrug"}),
+        "spec.analysis.onInconclusive",
+    ),
+    (
+        "prometheus url not http",
+        canary(analysis={"prometheus": {"url": "file:///etc/passwd"}}),
+        "spec.analysis.prometheus.url",
+    ),
+    (
+        "label drift above 1",
+        canary(analysis={"labelDrift": {"maxShift": 1.5}}),
+        "spec.analysis.labelDrift.maxShift",
+    ),
     ("Steps without steps", canary(strategy={"type": "Steps"}), "needs a non-empty"),
     ("Steps with an empty list", canary(strategy=steps()), "needs a non-empty"),
     (
         "Immediate with steps",
         canary(strategy={"type": "Immediate", "steps": [STEP]}),
-        "Immediate takes no steps",
+        "Immediate and Bandit take no steps",
     ),
     ("weight above 100", canary(strategy=steps({"name": "a", "setWeight": 101})), "setWeight"),
     ("weight below 0", canary(strategy=steps({"name": "a", "setWeight": -1})), "setWeight"),
@@ -138,9 +172,9 @@ INVALID_CANARIES = [
         "durationSeconds",
     ),
     (
-        "analysis error ratio above 1",
-        canary(strategy=steps({"name": "a", "analysis": {"maxErrorRatio": 1.5}})),
-        "maxErrorRatio",
+        "analysis step of two days",
+        canary(strategy=steps({"name": "a", "analysis": {"maxDurationSeconds": 172800}})),
+        "maxDurationSeconds",
     ),
     (
         "analysis minRequests 0",
@@ -234,6 +268,29 @@ def test_an_ordinary_sticky_header_is_accepted(cluster: flows.Cluster) -> None:
     cluster.delete("canaries", "sticky-ok")
     cluster.create("canaries", canary("sticky-ok", stickyHeader="X-User-Bucket"))
     cluster.delete("canaries", "sticky-ok")
+
+
+def test_a_bandit_and_a_full_analysis_are_accepted(cluster: flows.Cluster) -> None:
+    """The twin of the refused Bandit and analysis specs: every field set within bounds."""
+    analysis = {
+        "alpha": 0.01,
+        "minSamples": 500,
+        "maxDurationSeconds": 600,
+        "onInconclusive": "Rollback",
+        "intervalSeconds": 5,
+        "errorRate": {"failAbove": 0.001, "passBelow": 0.005},
+        "slowRate": {"enabled": False},
+        "reward": {"passBelow": 0.01},
+        "labelDrift": {"maxShift": 0.05},
+        "prometheus": {"url": "http://prometheus.monitoring:9090"},
+    }
+    bandit = {"floor": 5, "initialWeight": 10, "ceiling": 50, "promoteProbability": 0.99}
+    body = canary("bandit-ok", strategy={"type": "Bandit", "bandit": bandit}, analysis=analysis)
+    cluster.delete("canaries", "bandit-ok")
+    created = cluster.create("canaries", body)
+    cluster.delete("canaries", "bandit-ok")
+    assert created["spec"]["strategy"]["bandit"]["minFeedback"] == 100, "defaults applied"
+    assert created["spec"]["analysis"]["reward"]["enabled"] is True
 
 
 def test_canary_model_is_immutable(cluster: flows.Cluster) -> None:
