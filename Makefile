@@ -11,7 +11,7 @@ export HOTSWAP_CACHE := $(CACHE)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help setup lint test test-unit test-integration test-e2e demo bench bench-switch control-plane clean
-.PHONY: system-deps images e2e-kind
+.PHONY: system-deps images e2e-kind test-node node-up node-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,18 @@ test-integration: setup control-plane ## integration tier: a real kube-apiserver
 test-e2e: setup system-deps control-plane ## e2e tier: the demo flow under load, Prometheus, Chromium
 	$(call PYTEST_TIER,tests/e2e)
 
+# Not in `make test`: see docs/node.md, "Why not in make test" (cold cost measured there).
+test-node: setup ## node tier: the images and real manifests on kubelet + containerd (root; docs/node.md)
+	bash tools/install-system-deps.sh --node
+	$(call PYTEST_TIER,tests/node -s)
+
+node-up: setup ## a real node (kubelet, containerd, runc, CNI) on the local control plane (docs/node.md)
+	bash tools/install-system-deps.sh --node
+	bash tools/node.sh up
+
+node-down: ## stop what node-up started: pods, processes, mounts, bridge, iptables rules
+	bash tools/node.sh down
+
 control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go modules
 	bash tools/build-control-plane.sh
 
@@ -89,7 +101,7 @@ bench-analysis: setup control-plane ## rollout analysis: false rollbacks, detect
 system-deps: ## Debian packages the tests run (promtool); skipped when present
 	bash tools/install-system-deps.sh
 
-images: ## build hotswap-inference and hotswap-operator (needs a container engine)
+images: ## build hotswap-inference and hotswap-operator (Docker, or buildah on a Debian base)
 	bash tools/build-images.sh $(or $(IMAGE_TAG),dev)
 
 e2e-kind: setup ## images, a kind cluster, manifests, the demo flow (needs Docker and kind)

@@ -3,6 +3,7 @@
 # alert rules and the e2e tier, headless Chromium (chromium; fontconfig brings a font) for the
 # dashboard page, wrk (wrk) for `make bench`. Idempotent: a command already present is
 # skipped, and apt-get runs only when something is missing. Needs root (or sudo) only then.
+# --node adds what `make images` without Docker and the node tier need (docs/node.md).
 set -euo pipefail
 
 # command -> Debian package that provides it
@@ -11,10 +12,22 @@ declare -A PACKAGES=(
   [chromium]=chromium
   [wrk]=wrk
 )
+if [ "${1:-}" = "--node" ]; then
+  PACKAGES=(
+    [mmdebstrap]=mmdebstrap
+    [buildah]=buildah
+    [containerd]=containerd
+    [runc]=runc
+    [/usr/lib/cni/bridge]=containernetworking-plugins
+    [iptables]=iptables
+    [socat]=socat
+    [ip]=iproute2
+  )
+fi
 
 missing=()
 for command in "${!PACKAGES[@]}"; do
-  if ! command -v "$command" >/dev/null 2>&1; then
+  if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "$command" ]; then
     missing+=("${PACKAGES[$command]}")
   fi
 done

@@ -23,6 +23,7 @@ POD_CIDR=10.244.0.0/24
 GATEWAY=10.244.0.1
 SERVICE_IP=10.0.0.1                  # the `kubernetes` Service ClusterIP (service CIDR 10.0.0.0/24)
 FORWARD_PORT=6443                    # on $GATEWAY: forwarded to the API server on loopback
+MODELS=/var/lib/hotswap-node/models    # the hostPath PV of manifests/overlays/node
 MARK="hotswap-node"                  # comment on every iptables rule this script adds
 
 cluster=$cache/clusters/$NAME
@@ -128,6 +129,7 @@ authentication:
   x509: {clientCAFile: $cluster/pki/ca.crt}
 authorization: {mode: AlwaysAllow}
 resolvConf: ""
+podLogsDir: $node/pod-logs
 maxPods: 30
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
@@ -211,6 +213,7 @@ up() {
   "$PY" -m hotswap.cluster.nodes "$cluster" "$NODE" "$node/kubeconfigs" >/dev/null
   kubectl create clusterrolebinding hotswap-node-kubelet --clusterrole=system:node \
     --user="system:node:$NODE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  mkdir -p "$MODELS" && chown 10001:10001 "$MODELS"  # fsGroup does not apply to hostPath
   log "network: bridge $BRIDGE $GATEWAY/24, API server forward $SERVICE_IP:443 -> $GATEWAY:$FORWARD_PORT"
   network_up
   log "containerd"
@@ -264,7 +267,7 @@ down() {
   done
   network_down
   "$HOTSWAP" cluster --name "$NAME" down >/dev/null 2>&1 || true
-  rm -rf "$run" "$node/kubelet" "$node/ipam" "$node/pids"
+  rm -rf "$run" "$node/kubelet" "$node/ipam" "$node/pids" "$(dirname "$MODELS")"
   echo "node: down (images stay in $node/containerd for the next up)"
 }
 

@@ -1,0 +1,53 @@
+"""The node tier: the real manifests (manifests/overlays/node) on a real kubelet, containerd and
+runc started by tools/node.sh on the local control plane. docs/node.md."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import nodes
+
+
+@dataclass(frozen=True)
+class Deployed:
+    kubeconfig: Path
+    reload_token: str
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    """`tools/node.sh up` (builds what is missing), then `down` unless HOTSWAP_NODE_KEEP=1."""
+    with nodes.stage("node up (builds cached)"):
+        done = subprocess.run(["bash", str(nodes.SCRIPT), "up"], check=False)
+    assert done.returncode == 0, "tools/node.sh up failed: see its output above"
+    path = Path(subprocess.run(
+        ["bash", str(nodes.SCRIPT), "env"], capture_output=True, text=True, check=True
+    ).stdout.split("=", 1)[1].strip())
+    yield path
+    if os.environ.get("HOTSWAP_NODE_KEEP") != "1":
+        with nodes.stage("node down"):
+            subprocess.run(["bash", str(nodes.SCRIPT), "down"], check=False)
+
+
+@pytest.fixture(scope="session")
+def deployed(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
+    """`kubectl apply -k manifests/overlays/node` from a copy of the tree holding this run's
+    reload token and feedback key (the generators' files are never written into the repo)."""
+    copy = tmp_path_factory.mktemp("manifests")
+    for folder in ("manifests", "crds"):
+        shutil.copytree(nodes.REPO / folder, copy / folder)
+    token = secrets.token_urlsafe(32)
+    (copy / "manifests" / "base" / "reload-token").write_text(token + "\n")
+    (copy / "manifests" / "base" / "feedback-key").write_text(secrets.token_urlsafe(32) + "\n")
+    overlay = copy / "manifests" / "overlays" / "node"
+    with nodes.stage("kubectl apply -k manifests/overlays/node"):
+        nodes.kubectl(kubeconfig, "apply", "--server-side", "-k", str(overlay), timeout=180)
+    return Deployed(kubeconfig, token)
