@@ -1,12 +1,56 @@
-"""What a load loop saw: answers by model version and arm, failures, undeclared versions."""
+"""What a load loop saw: answers by model version and arm, failures, undeclared versions,
+503s from targets not ready yet, and the split of arms by request key under each settled
+routing generation."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
 from hotswap.local.declarations import Declared
+
+SETTLED_SECONDS = 3.0  # a routing declared this long is applied by every pod (signal, 1 s poll)
+CANARY = "canary"
+
+
+@dataclass
+class Split:
+    """The arms that answered each request key while one routing generation was settled.
+
+    Keys are sticky: a key's arm depends only on its hash bucket and the weight, so each key
+    gets one arm, and the share of keys on the canary is the weight give or take the sampling
+    of keys (bounded by `sigmas` binomial standard deviations)."""
+
+    weight: int
+    arms: dict[str, set[str]] = field(default_factory=dict)  # request key -> arms that answered
+
+    @property
+    def keys(self) -> int:
+        return len(self.arms)
+
+    @property
+    def canary_share(self) -> float:
+        return sum(1 for arms in self.arms.values() if arms == {CANARY}) / max(self.keys, 1)
+
+    def bound(self, sigmas: float) -> float:
+        """How far the canary share may stray from the weight, for this many keys."""
+        p = self.weight / 100
+        return sigmas * math.sqrt(p * (1 - p) / max(self.keys, 1)) + 1 / max(self.keys, 1)
+
+    def problem(self, *, sigmas: float = 4.0) -> str | None:
+        """Why the answers do not show the declared split, or None."""
+        mixed = sorted(key for key, arms in self.arms.items() if len(arms) > 1)
+        if mixed:
+            return f"keys answered by both arms (not sticky): {mixed[:5]}"
+        share, bound = self.canary_share, self.bound(sigmas)
+        if abs(share - self.weight / 100) > bound:
+            return (
+                f"canary answered {share:.1%} of {self.keys} keys, declared weight "
+                f"{self.weight}% (tolerance ±{bound:.1%})"
+            )
+        return None
 
 
 @dataclass
@@ -17,24 +61,47 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)  # "where: reason" -> count
     undeclared: Counter[str] = field(default_factory=Counter)  # "where: version" -> count
     in_service: set[str] = field(default_factory=set)
+    not_ready: Counter[str] = field(default_factory=Counter)  # where -> 503s before its first 200
+    splits: dict[int, Split] = field(default_factory=dict)  # settled routing generation -> split
     rewards: Counter[tuple[str, str]] = field(default_factory=Counter)  # credited, by arm
     reward_sums: dict[tuple[str, str], float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(
-        self, where: str, status: int, version: str, arm: str, *, allowed: Declared | None
+        self,
+        where: str,
+        status: int,
+        version: str,
+        arm: str,
+        *,
+        allowed: Declared | None,
+        key: str | None = None,
     ) -> None:
         with self.lock:
             if status == 503 and where not in self.in_service:
-                return  # not ready yet: a Service would not send it traffic
+                self.not_ready[where] += 1  # not ready yet: a Service would not send it traffic
+                return
             self.in_service.add(where)
             if status != 200:
                 self.failures[f"{where}: HTTP {status}"] += 1
                 return
             self.answers[(version, arm)] += 1
-        if allowed is not None and version not in (versions := allowed.versions()):
-            with self.lock:
+        if allowed is not None:
+            self.check(where, version, arm, allowed=allowed, key=key)
+
+    def check(
+        self, where: str, version: str, arm: str, *, allowed: Declared, key: str | None
+    ) -> None:
+        """An answer against routing.json: a declared version; its arm, once settled."""
+        versions = allowed.versions()
+        settled = allowed.settled(SETTLED_SECONDS)
+        with self.lock:
+            if version not in versions:
                 self.undeclared[f"{where} answered {version}, declared {sorted(versions)}"] += 1
+            if settled is not None and key is not None:
+                generation, weight = settled
+                split = self.splits.setdefault(generation, Split(weight))
+                split.arms.setdefault(key, set()).add(arm)
 
     def reward(self, version: str, arm: str, reward: float) -> None:
         with self.lock:
@@ -60,7 +127,7 @@ class Tally:
 
     @property
     def total(self) -> int:
-        return self.answered + self.failed
+        return self.answered + self.failed + sum(self.not_ready.values())
 
     def by_version(self) -> Counter[str]:
         counts: Counter[str] = Counter()
@@ -76,4 +143,9 @@ class Tally:
                 Counter(self.undeclared),
                 rewards=Counter(self.rewards),
                 reward_sums=dict(self.reward_sums),
+                not_ready=Counter(self.not_ready),
+                splits={
+                    g: Split(s.weight, {k: set(a) for k, a in s.arms.items()})
+                    for g, s in self.splits.items()
+                },
             )

@@ -3,14 +3,18 @@
 Client threads POST /predict with a sticky request key, round-robin over the targets, until a
 request count or a deadline is reached, whichever comes first; answers are counted by model
 version and arm. A target that has not answered 200 yet is skipped while it says 503, as a
-Service skips a pod that is not ready. With `declared` (a `Declared` over routing.json), each
-answer is also checked against the versions declared when it came back.
+Service skips a pod that is not ready (those 503s are counted apart, in `Tally.not_ready`, and
+the client rests a moment before its next request, so a loading pod is not kept busy with them).
+With `declared` (a `Declared` over routing.json), each answer is also checked against the
+versions declared when it came back, and its arm is tallied by request key under the routing
+generation once settled (`Tally.splits`).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import select
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +22,8 @@ from typing import Any
 
 from hotswap.local.declarations import Declared
 from hotswap.local.tallies import Tally
+
+NOT_READY_PAUSE = 0.2  # seconds a client rests after a target not ready yet answered 503
 
 TEXTS = (
     "I am starving, order me a pizza",
@@ -69,9 +75,11 @@ def send_traffic(
         while not stop.is_set() and time.monotonic() < deadline and (n := take()) is not None:
             target = load.targets[n % len(load.targets)]
             conn = conns.setdefault(target, http.client.HTTPConnection(*target, timeout=10))
+            _reopen_if_closed(conn)
             _one_request(conn, n, tally, declared, labelled=load.labelled)
-            if load.pause:
-                stop.wait(load.pause)
+            ready = f"{target[0]}:{target[1]}" in tally.in_service
+            if load.pause or not ready:
+                stop.wait(load.pause if ready else max(load.pause, NOT_READY_PAUSE))
         for conn in conns.values():
             conn.close()
 
@@ -81,6 +89,15 @@ def send_traffic(
     for thread in workers:
         thread.join()
     return tally
+
+
+def _reopen_if_closed(conn: http.client.HTTPConnection) -> None:
+    """Drop a kept-alive connection the server closed meanwhile (idle past its keep-alive
+    timeout while this client waited on another target), so the request opens a new one: as
+    urllib3 checks a pooled connection before reusing it. A request is never resent."""
+    sock = conn.sock
+    if sock is not None and select.select([sock], [], [], 0)[0]:
+        conn.close()
 
 
 def _one_request(
@@ -100,7 +117,7 @@ def _one_request(
         tally.fail(where, type(exc).__name__)
         conn.close()
         return
-    tally.record(where, status, version, arm, allowed=declared)
+    tally.record(where, status, version, arm, allowed=declared, key=headers["X-Request-Key"])
     if truth is not None and status == 200:
         _send_feedback(conn, answer, truth, tally, where)
 

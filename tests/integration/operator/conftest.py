@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,16 +194,24 @@ def binaries_present() -> bool:
     return building.locate().present
 
 
+CLIENTS = 8  # concurrent clients of the rollout fixture's load loop
+MIN_SPLIT_KEYS = 100  # request keys a settled routing needs before its split is judged
+
+
 @pytest.fixture
 def rollout(
     cluster: flows.Cluster, registered: Volume, pods: list[replicas.Replica]
 ) -> Iterator[given.Rollout]:
     """A Canary of the test model, with a bounded load loop running through the whole test:
-    one client, round-robin over the pods, each answer checked against routing.json."""
+    8 concurrent clients, round-robin over the pods, each answer checked against routing.json
+    (its version, and its arm against the declared weight once the routing settled)."""
     found = given.Rollout(cluster, registered, pods)
-    load = traffic.Load(tuple(pod.target for pod in pods), 20_000, 600.0, threads=1, pause=0.01)
+    targets = tuple(pod.target for pod in pods)
+    load = traffic.Load(targets, 100_000, 600.0, threads=CLIENTS, pause=0.05)
     declared = Declared(layout.ModelPaths(registered.root, MODEL))
+    unready = {f"{host}:{port}" for host, port in targets if not serving(host, port)}
     with traffic.LiveTraffic(load, declared=declared) as live:
+        found.live = live
         yield found
     cluster.delete("canaries", found.name)
     flows.eventually(
@@ -211,16 +219,40 @@ def rollout(
         timeout=30,
         what=f"Canary {found.name} deleted (finalizer released by the operator)",
     )
-    check_load(live.snapshot())
+    seen = live.snapshot()
+    check_load(seen, unready=unready)
+    check_splits(seen)
 
 
-def check_load(seen: tallies.Tally) -> None:
-    print(f"\nload loop: {seen.answered} answers by version {dict(seen.by_version())}")
+def serving(host: str, port: int) -> bool:
+    """Whether the pod answers a prediction now (none does before the first routing)."""
+    return flows.predict(host, port)[0] == 200
+
+
+def check_load(seen: tallies.Tally, *, unready: Collection[str] = ()) -> None:
+    """No failure, no undeclared version; 503s only from pods that served nothing yet when the
+    load began, before their first answer (a Service would not have sent them traffic)."""
+    not_ready = dict(seen.not_ready)
+    print(
+        f"\nload loop: {seen.answered} answers by version {dict(seen.by_version())}, "
+        f"503 before ready {not_ready}, settled splits "
+        f"{ {g: (s.weight, s.keys, round(s.canary_share, 3)) for g, s in seen.splits.items()} }"
+    )
     assert seen.total > 0, "the load loop sent no request"
     failures = list(seen.failures.items())[:5]
     assert not seen.failures, f"expected 0 failed requests of {seen.total}: {failures}"
     undeclared = list(seen.undeclared.items())[:5]
     assert not seen.undeclared, f"expected 0 undeclared versions: {undeclared}"
+    early = {where: n for where, n in not_ready.items() if where not in unready}
+    assert not early, f"503s from pods that were serving when the load began: {early}"
+
+
+def check_splits(seen: tallies.Tally) -> None:
+    """Under each routing settled long enough, every key kept one arm and the keys' share on
+    the canary is the declared weight (within the binomial tolerance of `Split.problem`)."""
+    judged = {g: s for g, s in seen.splits.items() if s.keys >= MIN_SPLIT_KEYS}
+    problems = {g: p for g, s in judged.items() if (p := s.problem()) is not None}
+    assert not problems, f"answers off the declared split, by routing generation: {problems}"
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from hotswap.local import objects
+from hotswap.local import objects, tallies
 from hotswap.local.replicas import Replica
+from hotswap.local.traffic import LiveTraffic
 from tests.integration.operator import flows
 from tests.integration.operator.flows import LABELS, MODEL
 
@@ -20,6 +21,7 @@ class Rollout:
     def __init__(self, cluster: flows.Cluster, volume: Volume, pods: list[Replica]) -> None:
         self.cluster, self.volume, self.pods = cluster, volume, pods
         self.name = f"intent-{uuid.uuid4().hex[:6]}"
+        self.live: LiveTraffic | None = None  # the fixture's load loop, when it runs one
 
     def mv(self, label: str) -> str:
         found = self.volume.versions.get(label) or self.volume.unregistered[label]
@@ -57,6 +59,20 @@ class Rollout:
 
     def condition(self, kind: str) -> dict[str, Any]:
         return flows.condition(self.cluster.get("canaries", self.name), kind)
+
+    def wait_for_split(self, weight: int, *, keys: int, timeout: float = 30) -> tallies.Split:
+        """The load loop's arms by request key under the settled routing at `weight`, once
+        `keys` keys were answered there."""
+        assert self.live is not None, "this Rollout runs no load loop"
+        live = self.live
+
+        def found() -> tuple[bool, Any]:
+            splits = [s for s in live.snapshot().splits.values() if s.weight == weight]
+            return bool(splits and splits[-1].keys >= keys), splits[-1:] or None
+
+        what = f"{keys} request keys answered under the settled routing at weight {weight}"
+        split: tallies.Split = flows.until(found, timeout=timeout, what=what)[0]
+        return split
 
     def served(self) -> list[tuple[str | None, str | None, int]]:
         """(stable, canary, weight) each pod reports on its admin port."""

@@ -4,17 +4,22 @@ inference processes registered as pods, trained versions on a model volume."""
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from hotswap.local import watching
 from tests.integration.operator import flows, given
 
+PAUSE_SECONDS = 2
+PAUSE_SLACK_SECONDS = 3.0  # the operator's tick (0.5 s) and one reconcile pass, generously
+SPLIT_KEYS = 300  # request keys answered at the open 60% pause before its split is judged
 STEPS_WITH_PAUSES = {
     "type": "Steps",
     "steps": [
         {"name": "twenty", "setWeight": 20},
-        {"name": "short-wait", "pause": {"durationSeconds": 2}},
+        {"name": "short-wait", "pause": {"durationSeconds": PAUSE_SECONDS}},
         {"name": "sixty", "setWeight": 60},
         {"name": "human", "pause": {}},
     ],
@@ -40,24 +45,63 @@ def test_immediate_deploy_then_next_version(rollout: given.Rollout) -> None:
     assert {"Deploying", "RolloutComplete"} <= reasons, f"events seen: {reasons}"
 
 
+class StatusLog(watching.Watcher):
+    """Every status the operator writes on one Canary, in order (a watch, so none is missed)."""
+
+    def __init__(self, rollout: given.Rollout) -> None:
+        super().__init__(rollout.cluster, rollout.name, say=lambda _: None)
+        self.statuses: list[dict[str, Any]] = []
+
+    def look(self, status: dict[str, Any]) -> None:
+        self.statuses.append(status)
+
+    def step_starts(self, canary: str) -> dict[int, datetime]:
+        """When each step of the rollout to `canary` began, as status recorded it."""
+        found: dict[int, datetime] = {}
+        for status in self.statuses:
+            step, started = status.get("currentStep"), status.get("stepStartedAt")
+            if status.get("canaryVersion") == canary and step is not None and started:
+                found.setdefault(step, datetime.fromisoformat(started.replace("Z", "+00:00")))
+        return found
+
+
 def test_steps_with_a_timed_pause_then_manual_promote(rollout: given.Rollout, fresh: str) -> None:
     rollout.create("v1")
     rollout.ready_on("v1")
 
-    rollout.deploy(fresh, strategy=copy.deepcopy(STEPS_WITH_PAUSES))
-    rollout.wait("canary at 20%", lambda s: s.get("canaryVersion") and s.get("weight") == 20)
-    paused = rollout.wait(
-        "the open pause at 60% after the timed one passed",
-        lambda s: (
-            s.get("currentStep") == 3 and s.get("weight") == 60 and s.get("convergedPods") == 3
-        ),
-    )
+    with StatusLog(rollout) as log:
+        rollout.deploy(fresh, strategy=copy.deepcopy(STEPS_WITH_PAUSES))
+        rollout.wait("canary at 20%", lambda s: s.get("canaryVersion") and s.get("weight") == 20)
+        paused = rollout.wait(
+            "the open pause at 60% after the timed one passed",
+            lambda s: (
+                s.get("currentStep") == 3 and s.get("weight") == 60 and s.get("convergedPods") == 3
+            ),
+        )
     assert (paused["canaryVersion"], paused["weight"]) == (rollout.mv(fresh), 60), paused
+    expect_timed_pause_held(log, rollout.mv(fresh), seconds=PAUSE_SECONDS)
     rollout.expect_pods_serve("v1", fresh, 60)
+    split = rollout.wait_for_split(60, keys=SPLIT_KEYS)
+    assert split.problem() is None, f"at the open pause: {split.problem()}"
+    print(f"\nat 60%: canary answered {split.canary_share:.1%} of {split.keys} request keys")
 
     rollout.annotate("hotswap.dev/promote")
     rollout.ready_on(fresh)
     rollout.expect_pods_serve(fresh)
+
+
+def expect_timed_pause_held(log: StatusLog, canary: str, *, seconds: float) -> None:
+    """The pause step (index 1) began once the 20% step converged and the next step (index 2,
+    "sixty") began no sooner than `seconds` later, and not much later (a tick, a pass)."""
+    starts = log.step_starts(canary)
+    assert {1, 2} <= set(starts), f"expected the pause and the step after it, saw {starts}"
+    held = (starts[2] - starts[1]).total_seconds()
+    assert seconds <= held <= seconds + PAUSE_SLACK_SECONDS, (
+        f"expected the timed pause to hold {seconds}s (at most {PAUSE_SLACK_SECONDS}s more), "
+        f"it held {held:.2f}s"
+    )
+    during = {s.get("weight") for s in log.statuses if s.get("currentStep") == 1}
+    assert during == {20}, f"expected the weight to stay 20 during the pause, saw {during}"
 
 
 def test_abort_sends_traffic_back_to_stable_and_stays(rollout: given.Rollout, fresh: str) -> None:
