@@ -123,9 +123,7 @@ class Protocol(HttpToolsProtocol):
         if self.stage == REFUSED:
             return  # answered and lingering: dropped
         self.chunk_bytes, self.ended = len(data), False
-        super().data_received(data)
-        if self.transport.is_closing():
-            return
+        super().data_received(data)  # a parse error closes: connection_lost disarms after
         if self.stage == HEAD:
             self.read_head(len(data))
         elif self.stage == BODY:
@@ -169,7 +167,7 @@ class Protocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         idle = not self.pipeline
         super().on_response_complete()
-        if idle and not self.transport.is_closing():
+        if idle:  # a closing connection leaves the pool in connection_lost
             if self.stage == RUNNING:
                 self.stage = HEAD  # uvicorn's keep-alive timer runs until the next byte
             self.pool.rest(self)
