@@ -72,11 +72,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+JSON_HEADERS = {"Content-Type": "application/json"}  # the service refuses other bodies (415)
+
+
 def wait_listening(port: int, path: str, *, method: str = "GET", body: bytes | None = None) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            status = request(port, method, path, body=body)[0]
+            status = request(port, method, path, body=body, headers=JSON_HEADERS)[0]
             if status == 200:
                 return
         except OSError:
