@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import logging
@@ -29,7 +30,9 @@ from hotswap_inference.settings import MIN_FEEDBACK_KEY_CHARS
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-DIGEST = "sha256"
+BLOCK = 64  # SHA-256's block size
+INNER_PAD = bytes(b ^ 0x36 for b in range(256))  # RFC 2104's ipad, as a translate table
+OUTER_PAD = bytes(b ^ 0x5C for b in range(256))  # opad
 REREAD_SECONDS = 5.0
 CLOCK_SKEW_SECONDS = 60  # a token issued this far "in the future" (another pod's clock) is fine
 SETTING = "HOTSWAP_FEEDBACK_KEY_FILE (or HOTSWAP_FEEDBACK_KEY)"
@@ -46,32 +49,49 @@ class Claim:
     mac: bytes  # the signature: the token's identity for replay checks
 
 
+class Mac:
+    """HMAC-SHA256 (RFC 2104) with the key's two padded blocks hashed once.
+
+    Signing one token copies two SHA-256 states: about 1 us, where `hmac.digest` builds an
+    OpenSSL 3 HMAC context per call (about 2.5 us). The tests check it against `hmac`.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        block = (hashlib.sha256(key).digest() if len(key) > BLOCK else key).ljust(BLOCK, b"\0")
+        self._inner = hashlib.sha256(block.translate(INNER_PAD))
+        self._outer = hashlib.sha256(block.translate(OUTER_PAD))
+
+    def sign(self, raw: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(raw)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 class Keys:
     """The current feedback key (None when unset or unusable) and the one before it."""
 
     def __init__(self, read: Callable[[], str | None]) -> None:
         self.read = read
         self.current: bytes | None = None
-        self.previous: bytes | None = None
+        self.macs: tuple[Mac, ...] = ()  # of the current key, then of the one before it
         self.problem = ""
-        self.mac: hmac.HMAC | None = None  # keyed with `current`: each token signs a copy
         self._read_at = -REREAD_SECONDS
 
-    def signing_mac(self) -> hmac.HMAC | None:
-        """HMAC-SHA256 keyed with the current key (its key blocks hashed once, not per token)."""
+    def signing_mac(self) -> Mac | None:
+        """The current key's `Mac`, the key file re-read at most every `REREAD_SECONDS`."""
         now = time.monotonic()
         if now - self._read_at >= REREAD_SECONDS:
             self._read_at = now
             self.refresh()
-        return self.mac
+        return self.macs[0] if self.current is not None else None
 
-    def verifying_keys(self) -> tuple[bytes, ...]:
+    def verifying_macs(self) -> tuple[Mac, ...]:
         """Current first; raises `FeedbackDisabled` (naming the setting) when there is none."""
-        self.signing_mac()
-        current = self.current
-        if current is None:
+        if self.signing_mac() is None:
             raise FeedbackDisabled(self.problem, setting=SETTING)
-        return (current, self.previous) if self.previous else (current,)
+        return self.macs
 
     def refresh(self) -> None:
         try:
@@ -81,8 +101,8 @@ class Keys:
             return
         key, self.problem = usable_key(text)
         if key != self.current:
-            self.previous, self.current = self.current, key
-            self.mac = hmac.new(key, digestmod=DIGEST) if key else None
+            self.current = key
+            self.macs = ((Mac(key),) if key else ()) + self.macs[:1]
 
 
 def usable_key(text: str | None) -> tuple[bytes | None, str]:
@@ -104,22 +124,20 @@ class Signer:
 
     def issue(self, request_id: str, version: str, arm: str) -> str | None:
         """The token of one answer; None without a key (the answer carries no token then)."""
-        keyed = self.keys.signing_mac()
-        if keyed is None:
+        mac = self.keys.signing_mac()
+        if mac is None:
             return None
         quote = encode_basestring_ascii
         payload = f"[{FORMAT},{quote(request_id)},{quote(version)},{quote(arm)},{int(time.time())}]"
         raw = payload.encode("ascii")
-        mac = keyed.copy()
-        mac.update(raw)
-        return f"{encode(raw)}.{encode(mac.digest())}"
+        return f"{encode(raw)}.{encode(mac.sign(raw))}"
 
     def verify(self, token: str, *, now: float | None = None) -> Claim:
         """The claim of a token this deployment signed and that has not expired."""
-        keys = self.keys.verifying_keys()
+        macs = self.keys.verifying_macs()
         payload, _, mac = token.partition(".")
         raw, signature = decode(payload), decode(mac)
-        if not any(hmac.compare_digest(signature, hmac.digest(k, raw, DIGEST)) for k in keys):
+        if not any(hmac.compare_digest(signature, m.sign(raw)) for m in macs):
             raise FeedbackTokenInvalid(
                 "feedback_token is not signed with this deployment's feedback key: send it "
                 "exactly as the prediction response gave it"

@@ -217,3 +217,14 @@ def test_spent_tokens_forget_at_the_cap_without_ever_crediting_twice() -> None:
     later = 103 + TTL + 1.0
     spent.spend(claim(int(later), "e"), now=later)
     assert len(spent) == 1, "tokens past their TTL are forgotten"
+
+
+@pytest.mark.parametrize("length", [16, 63, 64, 65, 200])
+def test_the_precomputed_mac_is_hmac_sha256(length: int) -> None:
+    key, raw = (
+        bytes(i % 256 for i in range(length)),
+        b'[1,"r","20261128_100000_aaaaaaaa","stable",1]',
+    )
+    expected = hmac.digest(key, raw, hashlib.sha256)
+    assert signing.Mac(key).sign(raw) == expected, f"key of {length} bytes"
+    assert signing.Mac(key).sign(raw + b" ") != expected, "the twin: another payload differs"
