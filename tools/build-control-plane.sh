@@ -83,4 +83,4 @@ if [[ ${1:-} == --node ]]; then
     done
 fi
 "$KUBE_BIN" --version
-"$ETCD_BIN" --version | head -1
+"$ETCD_BIN" --version | sed -n 1p  # sed reads all: head could SIGPIPE etcd (exit 141)

@@ -228,8 +228,7 @@ up() {
     --authorization-kubeconfig="$node/kubeconfigs/kube-controller-manager.kubeconfig" \
     --use-service-account-credentials=true --root-ca-file="$cluster/pki/ca.crt" \
     --service-account-private-key-file="$cluster/pki/service-account.key" \
-    --leader-elect=false --bind-address=127.0.0.1 --secure-port=0 \
-    --controllers='*,-nodeipam,-service-lb-controller,-route,-cloud-node-lifecycle'
+    --leader-elect=false --bind-address=127.0.0.1 --secure-port=0
   alive kube-scheduler || start kube-scheduler "$bin/kube-scheduler" \
     --kubeconfig="$node/kubeconfigs/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig="$node/kubeconfigs/kube-scheduler.kubeconfig" \
@@ -240,6 +239,10 @@ up() {
     --kubeconfig="$node/kubeconfigs/kubelet.kubeconfig" --hostname-override="$NODE" \
     --node-ip="$GATEWAY" --root-dir="$node/kubelet/root" --cert-dir="$node/kubelet/pki" --v=1
   wait_for "node $NODE Ready" 120 kubectl wait --for=condition=Ready "node/$NODE" --timeout=2s
+  sleep 2
+  for name in apiserver-forward containerd kube-controller-manager kube-scheduler kubelet; do
+    alive "$name" || { echo "node: $name exited:" >&2; tail -n 20 "$node/logs/$name.log" >&2; exit 1; }
+  done
   log "node $NODE Ready"
   echo "export KUBECONFIG=$cluster/kubeconfig"
 }

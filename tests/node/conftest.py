@@ -28,9 +28,13 @@ def kubeconfig() -> Iterator[Path]:
     with nodes.stage("node up (builds cached)"):
         done = subprocess.run(["bash", str(nodes.SCRIPT), "up"], check=False)
     assert done.returncode == 0, "tools/node.sh up failed: see its output above"
-    path = Path(subprocess.run(
-        ["bash", str(nodes.SCRIPT), "env"], capture_output=True, text=True, check=True
-    ).stdout.split("=", 1)[1].strip())
+    path = Path(
+        subprocess.run(
+            ["bash", str(nodes.SCRIPT), "env"], capture_output=True, text=True, check=True
+        )
+        .stdout.split("=", 1)[1]
+        .strip()
+    )
     yield path
     if os.environ.get("HOTSWAP_NODE_KEEP") != "1":
         with nodes.stage("node down"):

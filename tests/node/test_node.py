@@ -1,97 +1,112 @@
-"""The real manifests on a real node (docs/node.md): pods Ready as UID 10001 on a read-only
-root, the operator on its ServiceAccount token, the training Job's version verified, a Canary
-rolling it out to every pod, predictions through pod IPs. The tests run in file order."""
+"""The real manifests on a real node (docs/node.md): the operator on its ServiceAccount token,
+the training Job's version on the shared volume verified, the images running as UID 10001 on a
+read-only root, a Canary rolling the version out to every pod (probes pass: pods Ready),
+predictions through pod IPs. The tests run in file order, on one deployment."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from .conftest import Deployed
 from . import nodes
+from .conftest import Deployed
 
-MODELS = Path("/var/lib/hotswap-node/models")
+MODELS = Path("/var/lib/hotswap-node/models")  # the hostPath PV of manifests/overlays/node
 INFERENCE, OPERATOR = "hotswap-inference", "hotswap-operator"
 
 
-def ready_pods(deployed: Deployed, name: str, count: int) -> list[dict[str, object]]:
-    def check() -> list[dict[str, object]]:
-        found = [p for p in nodes.pods(deployed.kubeconfig, name) if nodes.ready(p)]
+def running_pods(deployed: Deployed, name: str, count: int, *, ready: bool) -> list[Any]:
+    def check() -> list[Any]:
+        found = [p for p in nodes.pods(deployed.kubeconfig, name) if not ready or nodes.ready(p)]
         return found if len(found) == count else []
 
-    return list(nodes.wait(check, timeout=300, what=f"{count} Ready {name} pods"))
+    state = "Ready" if ready else "Running"
+    return list(nodes.wait(check, timeout=300, what=f"{count} {state} {name} pods"))
 
 
-def test_inference_pods_ready_as_uid_10001_on_a_read_only_root(deployed: Deployed) -> None:
-    with nodes.stage("inference pods Ready (probes pass)"):
-        found = ready_pods(deployed, INFERENCE, 2)
-    for pod in found:
-        pid = nodes.container_pid(pod, "inference")  # type: ignore[arg-type]
-        assert nodes.process_uids(pid) == [10001] * 4
-        assert "ro" in nodes.root_mount_options(pid)
-        assert pod["status"]["podIP"].startswith("10.244.0.")  # type: ignore[index]
+def assert_uid_10001_on_read_only_root(pod: Any, container: str) -> None:
+    pid = nodes.container_pid(pod, container)
+    assert nodes.process_uids(pid) == [10001] * 4, f"{container}: {nodes.process_uids(pid)}"
+    assert "ro" in nodes.root_mount_options(pid), nodes.root_mount_options(pid)
 
 
 def test_operator_ready_on_its_service_account_token(deployed: Deployed) -> None:
     with nodes.stage("operator pod Ready"):
-        (pod,) = ready_pods(deployed, OPERATOR, 1)
-    pid = nodes.container_pid(pod, "operator")  # type: ignore[arg-type]
-    assert nodes.process_uids(pid) == [10001] * 4
-    assert "ro" in nodes.root_mount_options(pid)
-    mounted = Path(f"/proc/{pid}/root/var/run/secrets/kubernetes.io/serviceaccount/token")
-    token = mounted.read_text().strip()
-    who = nodes.kubectl(deployed.kubeconfig, "auth", "whoami", f"--token={token}", "-o",
-                        "jsonpath={.status.userInfo.username}")
+        (pod,) = running_pods(deployed, OPERATOR, 1, ready=True)
+    assert_uid_10001_on_read_only_root(pod, "operator")
+    pid = nodes.container_pid(pod, "operator")
+    token_file = Path(f"/proc/{pid}/root/var/run/secrets/kubernetes.io/serviceaccount/token")
+    token = token_file.read_text().strip()
+    who = nodes.kubectl(
+        deployed.kubeconfig,
+        "auth",
+        "whoami",
+        f"--token={token}",
+        "-o",
+        "jsonpath={.status.userInfo.username}",
+    )
     assert who == "system:serviceaccount:hotswap:hotswap-operator"
 
 
 def test_training_job_publishes_a_version_the_operator_verifies(deployed: Deployed) -> None:
     with nodes.stage("training Job complete"):
         nodes.wait(
-            lambda: nodes.get(deployed.kubeconfig, "job", "hotswap-train-once")["status"]
-            .get("succeeded"),
+            lambda: nodes.get(deployed.kubeconfig, "job", "hotswap-train-once")["status"].get(
+                "succeeded"
+            ),
             timeout=600,
             what="job/hotswap-train-once succeeded",
             every=2,
         )
     with nodes.stage("ModelVersion Verified by the operator"):
         verified = nodes.wait(
-            lambda: [mv for mv in nodes.get(deployed.kubeconfig, "modelversions")["items"]
-                     if _condition(mv, "Verified") == "True"],
+            lambda: [
+                mv
+                for mv in nodes.get(deployed.kubeconfig, "modelversions")["items"]
+                if condition(mv, "Verified") == "True"
+            ],
             timeout=120,
             what="a Verified ModelVersion",
         )
-    spec = verified[0]["spec"]
-    assert (MODELS / spec["artifactPath"]).is_dir()
+    assert (MODELS / verified[0]["spec"]["artifactPath"]).is_dir()
+
+
+def test_inference_pods_run_as_uid_10001_on_a_read_only_root(deployed: Deployed) -> None:
+    with nodes.stage("inference pods Running"):
+        found = running_pods(deployed, INFERENCE, 2, ready=False)
+    for pod in found:
+        assert_uid_10001_on_read_only_root(pod, "inference")
+        assert pod["status"]["podIP"].startswith("10.244.0.")
 
 
 def test_canary_rolls_it_out_and_every_pod_serves_it(deployed: Deployed) -> None:
     (mv,) = nodes.get(deployed.kubeconfig, "modelversions")["items"]
     name, version = mv["metadata"]["name"], mv["spec"]["version"]
-    canary = (
+    manifest = deployed.kubeconfig.parent / "canary.yaml"
+    manifest.write_text(
         "apiVersion: hotswap.dev/v1alpha1\nkind: Canary\nmetadata: {name: intent}\n"
         f"spec: {{model: intent, version: {name}, selector: {{matchLabels: "
         "{app.kubernetes.io/name: hotswap-inference}}}\n"
     )
-    manifest = Path(deployed.kubeconfig).parent / "canary.yaml"
-    manifest.write_text(canary)
-    with nodes.stage("Canary Ready (every pod reloaded)"):
+    with nodes.stage("Canary Ready, inference pods Ready (probes pass)"):
         nodes.kubectl(deployed.kubeconfig, "apply", "-n", nodes.NAMESPACE, "-f", str(manifest))
         nodes.wait(
-            lambda: _condition(nodes.get(deployed.kubeconfig, "canary", "intent"), "Ready")
-            == "True",
+            lambda: (
+                condition(nodes.get(deployed.kubeconfig, "canary", "intent"), "Ready") == "True"
+            ),
             timeout=180,
             what="canary/intent Ready",
         )
-    for pod in nodes.pods(deployed.kubeconfig, INFERENCE):
+        found = running_pods(deployed, INFERENCE, 2, ready=True)
+    for pod in found:
         ip = pod["status"]["podIP"]
         status = nodes.admin_status(ip, deployed.reload_token)
         assert (status.get("stable") or {}).get("version") == version, status
         assert nodes.predict(ip) == (200, version)
 
 
-def _condition(body: dict[str, object], kind: str) -> str:
-    status = body.get("status") or {}
-    for found in status.get("conditions") or []:  # type: ignore[union-attr]
+def condition(body: dict[str, Any], kind: str) -> str:
+    for found in (body.get("status") or {}).get("conditions") or []:
         if found.get("type") == kind:
             return str(found.get("status"))
     return ""
