@@ -23,6 +23,7 @@ from hotswap_inference import flags, settings
 
 from . import models, pods
 from .conftest import MakePod
+from .test_hostile_clients import requests_total
 from .test_process import free_port, wait_until_ready
 
 GET_HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: test\r\n"
@@ -178,18 +179,8 @@ def test_a_body_that_stops_coming_is_closed_and_counted_499(pod: pods.Pod, dial:
     sock.sendall(head + b"Content-Length: 100\r\n\r\n" + b'{"input": "')
     closed = closed_within([sock], seconds=1.0 + MARGIN)
     assert sock in closed, f"expected the connection closed within {1.0 + MARGIN}s"
-    pod.wait_for(lambda: requests_with_code(pod, "499") == 1, "one request counted 499")
+    pod.wait_for(lambda: requests_total(pod, "499") == 1, "one request counted 499")
     assert closed_count(pod, "body_timeout") == 1
-
-
-def requests_with_code(pod: pods.Pod, code: str) -> float:
-    return sum(
-        sample.value
-        for metric in pod.registry.collect()
-        if metric.name == "hotswap_inference_requests"
-        for sample in metric.samples
-        if sample.name.endswith("_total") and sample.labels.get("code") == code
-    )
 
 
 def test_a_full_pool_closes_the_longest_idle_connection_for_a_newcomer(
