@@ -173,9 +173,20 @@ images_up() {
   build_small_image pause "$base" /pause "$cache/bin/pause"
   build_small_image kubectl "$base" /usr/local/bin/kubectl "$repo/.venv/bin/kubectl"
   local archive
+  # An archive's name carries its inputs' hash: one imported before (its marker, and containerd
+  # still holding the image) is skipped; importing all four takes minutes.
+  local marker
+  mkdir -p "$node/containerd/imported"
   for archive in "$images"/hotswap-pause-"$TAG".tar "$images"/hotswap-kubectl-"$TAG".tar \
       "$images"/hotswap-inference-"$TAG"-*.tar "$images"/hotswap-operator-"$TAG"-*.tar; do
-    ctr --address "$sock" -n k8s.io images import --no-unpack=false "$archive" >/dev/null
+    marker=$node/containerd/imported/$(basename "$archive")
+    if [[ -f $marker && $archive -ot $marker ]] &&
+        ctr --address "$sock" -n k8s.io images ls -q | grep -qxF "$(cat "$marker")"; then
+      continue
+    fi
+    ctr --address "$sock" -n k8s.io images import "$archive" |
+      sed -n 's/^unpacking \([^ ]*\) .*/\1/p' | head -1 > "$marker.tmp"
+    mv -f "$marker.tmp" "$marker"
   done
   ctr --address "$sock" -n k8s.io images ls -q | grep -E 'hotswap' | sed 's/^/    /'
 }

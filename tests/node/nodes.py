@@ -44,6 +44,33 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = 120) -> str:
     return done.stdout
 
 
+def whoami(kubeconfig: Path, token: str) -> str:
+    """The user the API server sees for a bearer token alone (no client certificate sent: the
+    admin kubeconfig's certificate would authenticate first)."""
+    config = json.loads(kubeconfig.read_text())
+    server = config["clusters"][0]["cluster"]["server"]
+    ca = kubeconfig.parent / "pki" / "ca.crt"
+    done = subprocess.run(
+        [
+            KUBECTL,
+            "--kubeconfig=/dev/null",
+            f"--server={server}",
+            f"--certificate-authority={ca}",
+            f"--token={token}",
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"kubectl auth whoami with the token failed: {done.stderr}"
+    return done.stdout
+
+
 def get(kubeconfig: Path, *args: str) -> dict[str, Any]:
     return dict(json.loads(kubectl(kubeconfig, "get", "-n", NAMESPACE, "-o", "json", *args)))
 

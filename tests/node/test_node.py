@@ -35,16 +35,11 @@ def test_operator_ready_on_its_service_account_token(deployed: Deployed) -> None
         (pod,) = running_pods(deployed, OPERATOR, 1, ready=True)
     assert_uid_10001_on_read_only_root(pod, "operator")
     pid = nodes.container_pid(pod, "operator")
-    token_file = Path(f"/proc/{pid}/root/var/run/secrets/kubernetes.io/serviceaccount/token")
+    # /var/run is a symlink to /run in Debian-based images; through /proc/<pid>/root an absolute
+    # symlink would resolve on the host, so the real path is read.
+    token_file = Path(f"/proc/{pid}/root/run/secrets/kubernetes.io/serviceaccount/token")
     token = token_file.read_text().strip()
-    who = nodes.kubectl(
-        deployed.kubeconfig,
-        "auth",
-        "whoami",
-        f"--token={token}",
-        "-o",
-        "jsonpath={.status.userInfo.username}",
-    )
+    who = nodes.whoami(deployed.kubeconfig, token)
     assert who == "system:serviceaccount:hotswap:hotswap-operator"
 
 
