@@ -9,7 +9,8 @@
 #   base-<hash>.tar                    the Debian rootfs (hash of suite, packages, mirrors)
 #   hotswap-<part>-<tag>-<hash>.tar    docker-archive of each image (hash of its build context),
 #                                      which `ctr images import` loads into containerd
-# Where neither runs, says so and exits 2: nothing is faked.
+# Where neither runs, says so and exits 2: nothing is faked (HOTSWAP_BUILDAH names another
+# buildah command; the tests name a missing one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,7 +100,7 @@ build_with_buildah() {
 
 if command -v "$engine" >/dev/null 2>&1 && "$engine" info >/dev/null 2>&1; then
   build_with_engine
-elif [[ -z ${CONTAINER_ENGINE:-} ]] && command -v buildah >/dev/null 2>&1; then
+elif [[ -z ${CONTAINER_ENGINE:-} ]] && command -v "${HOTSWAP_BUILDAH:-buildah}" >/dev/null 2>&1; then
   build_with_buildah
 else
   echo "make images: no container engine: '$engine' is not installed or not running," >&2

@@ -26,9 +26,11 @@ def run(script: str, *, path: Path, **env: str) -> subprocess.CompletedProcess[s
 
 
 def test_images_says_no_engine_and_fails(tmp_path: Path) -> None:
-    done = run("build-images.sh", path=fake_engine(tmp_path / "bin", "docker"))
+    bin_dir = fake_engine(tmp_path / "bin", "docker")
+    done = run("build-images.sh", path=bin_dir, HOTSWAP_BUILDAH="no-such-buildah")
     assert done.returncode == 2, f"expected exit 2, saw {done.returncode}: {done.stderr}"
     assert "no container engine" in done.stderr and "NOT built" in done.stderr, done.stderr
+    assert "buildah is not installed" in done.stderr, done.stderr
 
 
 def test_images_names_a_missing_engine(tmp_path: Path) -> None:
