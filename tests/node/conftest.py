@@ -4,14 +4,14 @@ runc started by tools/node.sh on the local control plane. docs/node.md."""
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.unit.shipping import kustomizing
 
 from . import nodes
 
@@ -45,13 +45,9 @@ def kubeconfig() -> Iterator[Path]:
 def deployed(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Deployed:
     """`kubectl apply -k manifests/overlays/node` from a copy of the tree holding this run's
     reload token and feedback key (the generators' files are never written into the repo)."""
-    copy = tmp_path_factory.mktemp("manifests")
-    for folder in ("manifests", "crds"):
-        shutil.copytree(nodes.REPO / folder, copy / folder)
-    token = secrets.token_urlsafe(32)
-    (copy / "manifests" / "base" / "reload-token").write_text(token + "\n")
-    (copy / "manifests" / "base" / "feedback-key").write_text(secrets.token_urlsafe(32) + "\n")
-    overlay = copy / "manifests" / "overlays" / "node"
+    manifests = kustomizing.copy_tree(tmp_path_factory.mktemp("tree"))
+    token = (manifests / "base" / "reload-token").read_text().strip()
+    overlay = manifests / "overlays" / "node"
     with nodes.stage("kubectl apply -k manifests/overlays/node"):
         nodes.kubectl(kubeconfig, "apply", "--server-side", "-k", str(overlay), timeout=180)
     return Deployed(kubeconfig, token)
