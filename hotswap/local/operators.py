@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hotswap_operator import faults
+
 from hotswap.local import replicas
 
 
@@ -59,6 +61,12 @@ class Operator:
             )
         return self
 
+    def wait(self, timeout: float) -> int:
+        """The exit code once the process ended (negative: killed by that signal)."""
+        if self.process is None:
+            raise RuntimeError("the operator was never started")
+        return self.process.wait(timeout=timeout)
+
     def kill(self) -> None:
         if self.process is not None:
             self.process.kill()
@@ -72,6 +80,14 @@ class Operator:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def armable(operator: Operator, *, fault_file: Path, marker: Path) -> Operator:
+    """`operator` (same identity, ports and log) that SIGKILLs itself at the point named in
+    `fault_file` when it crosses it (operator/hotswap_operator/faults.py; the file is read at
+    each crossing, absent or empty is off), after appending a JSON line to `marker`."""
+    env = operator.env | {faults.FAULT_FILE: str(fault_file), faults.FAULT_MARKER: str(marker)}
+    return Operator(env, operator.log, verbose=operator.verbose)
 
 
 def start_operator(

@@ -306,6 +306,11 @@ def clean(cluster: flows.Cluster, registered: Volume) -> str:
 @pytest.fixture
 def fresh(cluster: flows.Cluster, registered: Volume) -> str:
     """A version that never served (a rollout to it takes the steps): its label."""
+    return register_fresh(cluster, registered)
+
+
+def register_fresh(cluster: flows.Cluster, registered: Volume) -> str:
+    """Publish, register and verify a version that never served (v1's model): its label."""
     source = registered.folder("v1")
     label = f"fresh-{uuid.uuid4().hex[:6]}"
     published = publish_variant(registered.root, source, metrics={"accuracy": 0.9, "note": label})

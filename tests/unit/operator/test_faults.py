@@ -68,3 +68,29 @@ def test_a_count_kills_at_the_kth_pod_only(tmp_path: Path) -> None:
 def test_an_unknown_point_is_refused_by_name(tmp_path: Path) -> None:
     code, output = reach(faults.ROUTING_WRITTEN, armed="after-everything", marker=tmp_path / "m")
     assert code == 1 and "HOTSWAP_FAULT='after-everything' names no fault point" in output, output
+
+
+def reach_by_file(content: str | None, tmp_path: Path) -> tuple[int, str]:
+    """`faults.reach(after-status-written)` with HOTSWAP_FAULT_FILE holding `content`."""
+    armed = tmp_path / "fault"
+    if content is not None:
+        armed.write_text(content)
+    env = {"PATH": "", faults.FAULT_FILE: str(armed), faults.FAULT_MARKER: str(tmp_path / "m")}
+    argv = [sys.executable, "-c", SCRIPT, faults.STATUS_WRITTEN, "1"]
+    finished = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    return finished.returncode, finished.stdout.strip()
+
+
+def test_a_fault_file_naming_the_point_kills(tmp_path: Path) -> None:
+    code, _ = reach_by_file(f"{faults.STATUS_WRITTEN}\n", tmp_path)
+    assert code == -signal.SIGKILL, f"expected SIGKILL, exit code {code}"
+    assert [line["point"] for line in lines(tmp_path / "m")] == [faults.STATUS_WRITTEN]
+
+
+@pytest.mark.parametrize("content", [None, "", "\n", faults.ROUTING_WRITTEN])
+def test_a_fault_file_absent_empty_or_naming_another_point_does_nothing(
+    content: str | None, tmp_path: Path
+) -> None:
+    assert reach_by_file(content, tmp_path) == (0, "alive")
