@@ -105,3 +105,27 @@ def condition(body: dict[str, Any], kind: str) -> str:
         if found.get("type") == kind:
             return str(found.get("status"))
     return ""
+
+
+def test_a_deleted_pod_is_replaced_and_serves_the_version(deployed: Deployed) -> None:
+    (mv,) = nodes.get(deployed.kubeconfig, "modelversions")["items"]
+    version = mv["spec"]["version"]
+    before = running_pods(deployed, INFERENCE, 2, ready=True)
+    gone = before[0]["metadata"]["name"]
+    with nodes.stage("deleted inference pod replaced, Ready, serving (preStop + drain)"):
+        nodes.kubectl(deployed.kubeconfig, "delete", "pod", "-n", nodes.NAMESPACE, gone)
+
+        def replaced() -> list[Any]:
+            found = [p for p in nodes.pods(deployed.kubeconfig, INFERENCE) if nodes.ready(p)]
+            names = {p["metadata"]["name"] for p in found}
+            return found if len(found) == 2 and gone not in names else []
+
+        after = nodes.wait(replaced, timeout=180, what=f"2 Ready inference pods without {gone}")
+    assert len(after) == 2 and gone not in {p["metadata"]["name"] for p in after}
+    for pod in after:
+        ip = pod["status"]["podIP"]
+        nodes.wait(
+            lambda ip=ip: nodes.predict(ip) == (200, version),
+            timeout=60,
+            what=f"{ip} answering with {version}",
+        )
