@@ -192,7 +192,9 @@ def test_a_full_pool_closes_the_longest_idle_connection_for_a_newcomer(
     assert probe.status_code == 200, f"expected /readyz answered, saw {probe}"
     closed = closed_within(idle, seconds=0.5)
     assert idle[0] in closed, "expected the oldest idle connection closed for the newcomer"
-    assert len(closed) <= 2, f"expected only the oldest closed, saw {len(closed)}"
+    # Counted by reason, not by sockets seen closed: on a loaded machine the 1 s header
+    # timeout may close the others too, and that is not what this test is about.
+    assert closed_count(pod, "evicted") == 1, "expected exactly one connection evicted"
 
 
 def test_a_pool_of_requests_in_flight_answers_503_to_a_newcomer(pod: pods.Pod, dial: Dial) -> None:
