@@ -67,7 +67,11 @@ def start_etcd(cluster: clusters.Cluster, binary: Path, *, timeout: float) -> No
         f"--initial-cluster=default={peer}",
         "--unsafe-no-fsync=true",  # test data: speed over durability
     ]
-    port = int(client.rsplit(":", 1)[1])
+    run_etcd(cluster, argv, port=int(client.rsplit(":", 1)[1]), timeout=timeout)
+
+
+def run_etcd(cluster: clusters.Cluster, argv: list[str], *, port: int, timeout: float) -> None:
+    """Start (or restart, with the recorded command line) etcd and wait until it is healthy."""
     process = supervising.spawn("etcd", argv, port=port, log_dir=cluster.logs)
     cluster.record(process)
     log = cluster.logs / "etcd.log"
@@ -92,6 +96,14 @@ def restart_apiserver(cluster: clusters.Cluster, *, timeout: float = 90.0) -> No
     process = cluster.processes["kube-apiserver"]
     supervising.stop(process)
     start_apiserver(cluster, process.argv, timeout=timeout)
+
+
+def restart_etcd(cluster: clusters.Cluster, *, timeout: float = 90.0) -> None:
+    """Stop etcd and start it again on the same ports with the same data folder; the API
+    server reconnects by itself (or restart it after, with `restart_apiserver`)."""
+    process = cluster.processes["etcd"]
+    supervising.stop(process)
+    run_etcd(cluster, process.argv, port=process.port, timeout=timeout)
 
 
 def _apiserver_argv(cluster: clusters.Cluster, binary: Path) -> list[str]:

@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +32,20 @@ class Replica:
     token: str
     process: subprocess.Popen[bytes]
     log: Path
+    command: list[str] = field(default_factory=list)  # how `restart_replica` starts it again
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def target(self) -> tuple[str, int]:
         """(host, serving port): where a client sends requests."""
         return self.host, self.port
 
-    def admin_status(self) -> dict[str, Any]:
+    def admin_status(self, timeout: float = 5.0) -> dict[str, Any]:
         request = urllib.request.Request(
             f"http://{self.host}:{self.admin_port}/admin/status",
             headers={"Authorization": f"Bearer {self.token}"},
         )
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             body: dict[str, Any] = json.loads(response.read())
             return body
 
@@ -78,14 +80,47 @@ def spawn_replica(
         f"--query-log-file={log_dir / f'{name}.queries.jsonl'}", "--no-query-log-stdout",
     ]  # fmt: skip
     log = log_dir / f"{name}.log"
+    env = {**os.environ, "HOTSWAP_RELOAD_TOKEN": token, "HOTSWAP_FEEDBACK_KEY": feedback_key(token)}
     with log.open("wb") as out:
-        env = {
-            **os.environ,
-            "HOTSWAP_RELOAD_TOKEN": token,
-            "HOTSWAP_FEEDBACK_KEY": feedback_key(token),
-        }
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    return Replica(name, host, port, admin, metrics, token, process, log)
+    return Replica(name, host, port, admin, metrics, token, process, log, command, env)
+
+
+def restart_replica(replica: Replica) -> None:
+    """Start an exited (or killed) replica again with the same command, address and ports, as
+    a kubelet restarts a container in the same pod; its log goes on."""
+    if replica.process.poll() is None:
+        raise RuntimeError(f"{replica.name} is still running (pid {replica.process.pid})")
+    with replica.log.open("ab") as out:
+        replica.process = subprocess.Popen(
+            replica.command, stdout=out, stderr=subprocess.STDOUT, env=replica.env
+        )
+
+
+def freeze(replica: Replica) -> None:
+    """SIGSTOP: every port of the replica stops answering (connections queue, unanswered)."""
+    replica.process.send_signal(signal.SIGSTOP)
+
+
+def thaw(replica: Replica) -> None:
+    replica.process.send_signal(signal.SIGCONT)
+
+
+def state_of(replica: Replica) -> str:
+    """The process state letter of /proc/<pid>/stat: R, S, ... or T when stopped."""
+    stat = Path(f"/proc/{replica.process.pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def open_files(replica: Replica) -> list[str]:
+    """The paths the replica's process has open now (its /proc/<pid>/fd links)."""
+    found = []
+    for link in Path(f"/proc/{replica.process.pid}/fd").iterdir():
+        try:
+            found.append(os.readlink(link))
+        except OSError:  # closed meanwhile
+            continue
+    return found
 
 
 def feedback_key(token: str) -> str:
