@@ -35,7 +35,7 @@ def call_headers(call: Call, token: str | None) -> list[tuple[bytes, bytes]]:
         (b"x-request-id", call.request_id.encode("latin-1")),
     ]
     if token is not None:
-        headers.append((b"x-feedback-token", token.encode("ascii")))
+        headers.append((b"x-feedback-token", token.encode("latin-1")))  # as X-Request-Id came
     return headers
 
 

@@ -19,7 +19,7 @@ from hotswap_inference import inputs
 from hotswap_inference.errors import BadInput, FeedbackTokenExpired, FeedbackTokenReplayed
 from hotswap_inference.signing import Claim
 
-MAX_SPENT = 100_000  # ~100 bytes each
+MAX_SPENT = 100_000  # ~200 bytes each
 MAX_TOKEN_CHARS = 1024
 EXAMPLE = '{"feedback_token": "<from the prediction response>", "reward": 1}'
 
@@ -57,8 +57,8 @@ class SpentTokens:
         self.ttl_seconds = ttl_seconds
         self.cap = cap
         self.horizon = -math.inf
-        self._spent: set[bytes] = set()
-        self._by_issue: list[tuple[int, bytes]] = []  # a heap: earliest issued first
+        self._spent: set[str] = set()
+        self._by_issue: list[tuple[int, str]] = []  # a heap: earliest issued first
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
