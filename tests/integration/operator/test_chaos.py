@@ -104,10 +104,12 @@ def names_of(rollout: given.Rollout, plural: str) -> set[str]:
 def quiet_rollout(
     cluster: flows.Cluster, registered: Volume, pods: list[replicas.Replica], operator: Operator
 ) -> Iterator[given.Rollout]:
-    """A Canary of the test model without the fixture's load loop (a test sends its own, to the
-    pods it does not harm); every pod running and answering again afterwards."""
+    """A Canary of the test model serving v1, without the fixture's load loop (a test sends its
+    own, to the pods it does not harm); every pod running and answering again afterwards."""
     found = given.Rollout(cluster, registered, pods)
     try:
+        found.create("v1")
+        found.ready_on("v1", timeout=FIRST_READY_SECONDS)
         yield found
     finally:
         for pod in pods:
@@ -135,8 +137,6 @@ def test_a_pod_whose_admin_port_stops_answering_is_named_and_waited_for(
     quiet_rollout: given.Rollout, fresh: str, registered: Volume
 ) -> None:
     rollout, (healthy, frozen) = quiet_rollout, (quiet_rollout.pods[:2], quiet_rollout.pods[2])
-    rollout.create("v1")
-    rollout.ready_on("v1", timeout=FIRST_READY_SECONDS)
     rollout.deploy(fresh, strategy=copy.deepcopy(TIMED_STEPS))
     rollout.wait("the timed pause at 20%", lambda s: s.get("currentStep") == 1)
     with load_on(healthy, registered) as live:
@@ -185,8 +185,6 @@ def test_a_pod_killed_while_loading_comes_back_serving_the_declared_routing(
     quiet_rollout: given.Rollout, fresh: str, registered: Volume
 ) -> None:
     rollout, (healthy, victim) = quiet_rollout, (quiet_rollout.pods[:2], quiet_rollout.pods[2])
-    rollout.create("v1")
-    rollout.ready_on("v1", timeout=FIRST_READY_SECONDS)
     folder = str(registered.folder(fresh))
     with load_on(healthy, registered) as live:
         rollout.deploy(fresh)
