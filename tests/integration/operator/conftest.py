@@ -271,11 +271,12 @@ def fed_rollout(
         labelled=traffic.labelled_texts(),
     )
     declared = Declared(layout.ModelPaths(registered.root, MODEL))
+    unready = {f"{host}:{port}" for host, port in load.targets if not serving(host, port)}
     with traffic.LiveTraffic(load, declared=declared) as live:
         yield found
     cluster.delete("canaries", found.name)
     seen = live.snapshot()
-    check_load(seen)
+    check_load(seen, unready=unready)
     assert sum(seen.rewards.values()) > 0, "the load loop credited no feedback"
 
 
