@@ -213,15 +213,21 @@ def rollout(
     with traffic.LiveTraffic(load, declared=declared) as live:
         found.live = live
         yield found
-    cluster.delete("canaries", found.name)
-    flows.eventually(
-        lambda: found.name not in [c["metadata"]["name"] for c in given.list_canaries(cluster)],
-        timeout=30,
-        what=f"Canary {found.name} deleted (finalizer released by the operator)",
-    )
+    delete_canary(cluster, found.name)
     seen = live.snapshot()
     check_load(seen, unready=unready)
     check_splits(seen)
+
+
+def delete_canary(cluster: flows.Cluster, name: str) -> None:
+    """Delete a test's Canary and wait until it is gone (the operator releases its finalizer),
+    so no later test sees it."""
+    cluster.delete("canaries", name)
+    flows.eventually(
+        lambda: name not in [c["metadata"]["name"] for c in given.list_canaries(cluster)],
+        timeout=30,
+        what=f"Canary {name} deleted (finalizer released by the operator)",
+    )
 
 
 def serving(host: str, port: int) -> bool:
@@ -274,7 +280,7 @@ def fed_rollout(
     unready = {f"{host}:{port}" for host, port in load.targets if not serving(host, port)}
     with traffic.LiveTraffic(load, declared=declared) as live:
         yield found
-    cluster.delete("canaries", found.name)
+    delete_canary(cluster, found.name)
     seen = live.snapshot()
     check_load(seen, unready=unready)
     assert sum(seen.rewards.values()) > 0, "the load loop credited no feedback"
