@@ -55,17 +55,22 @@ class Reply:
     @property
     def report(self) -> PodReport | None:
         """The pod's report, when it answered 200 with a well-formed one."""
-        if self.code != 200:
-            return None
-        try:
-            return PodReport.from_dict(self.body)
-        except (IntegrityError, ValueError):
-            return None
+        return report_of(self.code, self.body)
 
     def reports(self, routing: Routing) -> bool:
         """The pod serves exactly `routing` (its generation, versions and weight)."""
         report = self.report
         return report is not None and report.reports(routing)
+
+
+def report_of(code: int, body: dict[str, Any]) -> PodReport | None:
+    """A status or reload answer read as a `PodReport`; None unless a well-formed 200."""
+    if code != 200:
+        return None
+    try:
+        return PodReport.from_dict(body)
+    except (IntegrityError, ValueError):
+        return None
 
 
 def reload_pods(

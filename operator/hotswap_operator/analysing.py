@@ -36,14 +36,13 @@ def look(
     window = current_window(spec, status, verdict.source, stamp)
     if window is None:
         return None
+    if verdict.source_error is not None:  # missing data is never a failure: hold as it was
+        return replace(window, message=f"the analysis source failed: {verdict.source_error}")
     if verdict.totals is not None:
         window = windows.with_totals(window, verdict.totals)
     elif verdict.samples is not None:
         window = windows.add_samples(window, verdict.samples)
-    judged = judge(window, settings_of(spec, status), spec, stamp)
-    if verdict.source_error is not None:  # missing data is never a failure: hold as it was
-        return replace(window, message=f"the analysis source failed: {verdict.source_error}")
-    return judged
+    return judge(window, settings_of(spec, status), spec, stamp)
 
 
 def current_window(

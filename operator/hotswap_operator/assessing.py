@@ -3,8 +3,7 @@ the counters it reports for the analysis window."""
 
 from __future__ import annotations
 
-from hotswap.store.errors import IntegrityError
-from hotswap.store.reports import ArmSignals, PodReport
+from hotswap.store.reports import ArmSignals
 from hotswap.store.routes import Routing
 from hotswap_operator.signalling import Reply
 from hotswap_operator.statuses import Counts, Pair, PodState
@@ -15,18 +14,8 @@ LOAD_FAILED = 422
 STABLE_ARM, CANARY_ARM = "stable", "canary"  # the arm names of the pods' signals
 
 
-def report_of(reply: Reply) -> PodReport | None:
-    """The pod's report, when it answered 200 with a well-formed one."""
-    if reply.code != 200:
-        return None
-    try:
-        return PodReport.from_dict(reply.body)
-    except (IntegrityError, ValueError):
-        return None
-
-
 def assess_pod(reply: Reply, routing: Routing | None) -> PodState:
-    report = report_of(reply)
+    report = reply.report
     if report is None:
         error = reply.error or ("a malformed status reply" if reply.code == 200 else None)
         return PodState(name=reply.pod.name, ip=reply.pod.ip, error=error)
@@ -42,7 +31,7 @@ def assess_pod(reply: Reply, routing: Routing | None) -> PodState:
 
 
 def reports(reply: Reply, routing: Routing) -> bool:
-    report = report_of(reply)
+    report = reply.report
     return report is not None and report.reports(routing)
 
 
@@ -51,7 +40,7 @@ def failure_of(reply: Reply, routing: Routing | None) -> PodFailure | None:
     body = reply.body
     if reply.code == LOAD_FAILED and body.get("error") == "load_failed":
         return PodFailure(reply.pod.name, str(body.get("version")), str(body.get("reason")))
-    report = report_of(reply)
+    report = reply.report
     if report is None or routing is None or report.reports(routing):
         return None
     failure = report.failure_at(routing.generation)
@@ -60,7 +49,7 @@ def failure_of(reply: Reply, routing: Routing | None) -> PodFailure | None:
 
 def sample_of(reply: Reply, *, stable: str, canary: str) -> PodSample | None:
     """The pod's cumulative counters of (stable version, stable arm) and (canary, canary)."""
-    report = report_of(reply)
+    report = reply.report
     if report is None or report.signals is None:
         return None
     signals = report.signals

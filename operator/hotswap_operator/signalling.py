@@ -6,6 +6,7 @@ never waited for beyond the timeout.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotswap.store import signalling as protocol
+from hotswap.store.reports import PodReport
 from hotswap_operator import faults
 from hotswap_operator.finding import Pod
 
@@ -25,6 +27,11 @@ class Reply:
     code: int  # HTTP status; 0 when the pod could not be reached
     body: dict[str, Any]
     error: str | None = None
+
+    @functools.cached_property
+    def report(self) -> PodReport | None:
+        """The pod's report (a well-formed 200), parsed once however often a pass reads it."""
+        return protocol.report_of(self.code, self.body)
 
 
 def reload_pods(
