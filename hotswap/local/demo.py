@@ -111,9 +111,12 @@ def analyse(env: Environment, progress: Progress, live: traffic.LiveTraffic) -> 
     worse = releasing.train_and_register(env, seed=3, label_noise=0.5)
     deploy_analysed(env, progress, worse)
     status = objects.wait_for_status(
-        env.objects, CANARY, lambda s: degraded(s, "AnalysisFailed"), what="AnalysisFailed",
+        env.objects,
+        CANARY,
+        lambda s: objects.has_condition(s, "Degraded", "AnalysisFailed"),
+        what="AnalysisFailed",
         timeout=ANALYSIS_SECONDS,
-    )  # fmt: skip
+    )
     progress.say(f"rolled back on its own: {status['lastAnalysis']['message']}")
     progress.observe(live, "after the automatic rollback", OBSERVE_SECONDS)
     better = releasing.train_and_register(env, seed=4)
@@ -130,11 +133,6 @@ def deploy_analysed(env: Environment, progress: Progress, release: releasing.Rel
         f"spec.version = {release.name}: Steps 20% -> analysis -> 50% -> analysis, checked "
         "continuously (spec.analysis defaults: alpha 0.05)"
     )
-
-
-def degraded(status: dict[str, Any], reason: str) -> bool:
-    found = [c for c in status.get("conditions") or [] if c.get("type") == "Degraded"]
-    return bool(found) and found[0].get("status") == "True" and found[0].get("reason") == reason
 
 
 def wait_ready(env: Environment, version: str, *, timeout: float = 60.0) -> dict[str, Any]:

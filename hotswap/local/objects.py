@@ -92,6 +92,12 @@ def condition(body: dict[str, Any], kind: str) -> dict[str, Any]:
     return {}
 
 
+def has_condition(status: dict[str, Any], kind: str, reason: str, value: str = "True") -> bool:
+    """Whether a status carries condition `kind` at `value` for `reason`."""
+    found = condition({"status": status}, kind)
+    return found.get("status") == value and found.get("reason") == reason
+
+
 def wait_for_condition(
     objects: Namespace,
     plural: str,

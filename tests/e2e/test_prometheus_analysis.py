@@ -20,11 +20,6 @@ from hotswap.local import dataplane, objects, traffic
 from . import expressions, fleets, operators, rollouts, scraping
 
 
-def degraded_by(status: dict[str, Any], reason: str) -> bool:
-    found = [c for c in status.get("conditions") or [] if c.get("type") == "Degraded"]
-    return bool(found) and found[0]["status"] == "True" and found[0]["reason"] == reason
-
-
 @pytest.fixture(scope="module")
 def rolled_back(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], int]:
     workdir: Path = tmp_path_factory.mktemp("prometheus-analysis")
@@ -60,7 +55,7 @@ def rolled_back(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any
         status = objects.wait_for_status(
             canary.objects,
             canary.name,
-            lambda s: degraded_by(s, "AnalysisFailed"),
+            lambda s: objects.has_condition(s, "Degraded", "AnalysisFailed"),
             what="rolled back by the analysis read from Prometheus",
             timeout=180,
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hotswap.local import objects
 from tests.integration.operator.conftest import Operator
 from tests.integration.operator.given import Rollout
 
@@ -23,13 +24,11 @@ CHECKED_STEPS = {
 
 
 def degraded_by(status: dict[str, Any], reason: str) -> bool:
-    found = [c for c in status.get("conditions") or [] if c.get("type") == "Degraded"]
-    return bool(found) and found[0]["status"] == "True" and found[0]["reason"] == reason
+    return objects.has_condition(status, "Degraded", reason)
 
 
 def progressing_by(status: dict[str, Any], reason: str) -> bool:
-    found = [c for c in status.get("conditions") or [] if c.get("type") == "Progressing"]
-    return bool(found) and found[0]["reason"] == reason
+    return objects.has_condition(status, "Progressing", reason)
 
 
 def test_a_worse_canary_is_rolled_back_on_its_own(fed_rollout: Rollout, noisy: str) -> None:
