@@ -20,8 +20,15 @@ def register_replica(
 ) -> None:
     """A Running, Ready Pod named after the replica, at its 127.0.0.x address."""
     ports = {"http": replica.port, "admin": replica.admin_port}
-    kubelet.add(replica.name, ip=replica.host, labels=labels, ports=ports)
-    annotation = {ADMIN_PORT_ANNOTATION: str(replica.admin_port)}
+    register_pod(kubelet, replica.name, ip=replica.host, ports=ports, labels=labels)
+
+
+def register_pod(
+    kubelet: kubelets.Kubelet, name: str, *, ip: str, ports: dict[str, int], labels: dict[str, str]
+) -> None:
+    """A Running, Ready Pod at `ip` whose admin port (`ports["admin"]`) is annotated."""
+    kubelet.add(name, ip=ip, labels=labels, ports=ports)
+    annotation = {ADMIN_PORT_ANNOTATION: str(ports["admin"])}
     kubelet.api.patch_namespaced_pod(
-        replica.name, kubelet.namespace, {"metadata": {"annotations": annotation}}
+        name, kubelet.namespace, {"metadata": {"annotations": annotation}}
     )
