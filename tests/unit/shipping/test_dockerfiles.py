@@ -1,5 +1,7 @@
 """The two images: hadolint passes, and each final stage is one a platform team would accept
-(non-root numeric user, exec-form entrypoint, health check, labels, nothing to build with)."""
+(non-root numeric user, exec-form entrypoint, health check, labels, nothing to build with). The
+builder installs the image's exact, hash-checked lock (requirements/<image>.lock) before it copies
+the source, so a source change rebuilds only the project's layer."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +22,11 @@ ENTRYPOINTS = {
     "Dockerfile.inference": ["python", "-m", "hotswap_inference"],
     "Dockerfile.operator": ["python", "-m", "hotswap_operator"],
 }
+LOCKS = {
+    "Dockerfile.inference": "requirements/inference.lock",
+    "Dockerfile.operator": "requirements/operator.lock",
+}
+SOURCES = ("pyproject.toml", "hotswap", "inference", "operator")
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|build-essential|make|pip install|apt-get install)\b")
 
 
@@ -135,4 +143,74 @@ def test_build_context_holds_the_packages_only() -> None:
     kept = sorted(line[1:] for line in lines if line.startswith("!"))
     first_kept = min(i for i, line in enumerate(lines) if line.startswith("!"))
     assert "**" in lines[:first_kept], "expected .dockerignore to exclude all, then re-include"
-    assert kept == ["README.md", "hotswap/", "inference/", "operator/", "pyproject.toml"], kept
+    assert kept == [
+        "README.md",
+        "hotswap/",
+        "inference/",
+        "operator/",
+        "pyproject.toml",
+        "requirements/",
+    ], kept
+
+
+def layer_order_problem(steps: list[tuple[str, str]], lock: str) -> str | None:
+    """Why the builder does not install `lock` (hash-checked, nothing resolved) before the
+    source and then the project alone; None when it does."""
+
+    def first(word: str, matches: Any) -> int | None:
+        return next((i for i, (w, rest) in enumerate(steps) if w == word and matches(rest)), None)
+
+    lock_copy = first("COPY", lambda rest: rest.startswith(f"{lock} "))
+    deps = first("RUN", lambda rest: f"-r {lock}" in rest)
+    source = first("COPY", lambda rest: rest.split()[0] in SOURCES)
+    project = first("RUN", lambda rest: re.search(r"pip install .*--no-deps.* \.(\s|$)", rest))
+    if lock_copy is None or deps is None or source is None or project is None:
+        return f"expected COPY {lock}, RUN pip install -r {lock}, the source, pip install ."
+    for flag in ("--require-hashes", "--no-deps"):
+        if flag not in steps[deps][1]:
+            return f"expected {flag} on the lock's install: {steps[deps][1]}"
+    if not lock_copy < deps < source < project:
+        return f"expected lock, dependencies, source, project in that order: {steps}"
+    return None
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_dependencies_from_the_hash_checked_lock_before_the_source(name: str) -> None:
+    steps = instructions(REPO / name)
+    problem = layer_order_problem(steps[: len(steps) - len(final_stage(REPO / name))], LOCKS[name])
+    assert problem is None, f"{name}: {problem}"
+
+
+def test_source_copied_before_the_dependencies_is_refused() -> None:
+    steps = instructions(REPO / "Dockerfile.inference")
+    lock = LOCKS["Dockerfile.inference"]
+    deps = next(i for i, (word, rest) in enumerate(steps) if word == "RUN" and lock in rest)
+    swapped = [*steps[:deps], ("COPY", "hotswap ./hotswap"), *steps[deps:]]
+    assert layer_order_problem(swapped, lock) is not None
+    unhashed = [(w, r.replace("--require-hashes ", "")) for w, r in steps]
+    assert "--require-hashes" in str(layer_order_problem(unhashed, lock))
+
+
+@pytest.mark.parametrize("lock", sorted(LOCKS.values()))
+def test_image_locks_pin_every_package_by_hash_as_requirements_lock_does(lock: str) -> None:
+    """`make lock` writes each image's lock with the versions of requirements.lock."""
+    pins = lock_pins(REPO / lock)
+    dev = lock_pins(REPO / "requirements.lock")
+    assert {"pip", "setuptools"} <= set(pins), f"{lock}: the installers are pinned too"
+    differing = {
+        name: (v, dev.get(name)) for name, (v, _) in pins.items() if dev.get(name, ("",))[0] != v
+    }
+    assert not differing, f"{lock} and requirements.lock differ: {differing}"
+    unhashed = sorted(name for name, (_, hashes) in pins.items() if not hashes)
+    assert not unhashed, f"{lock}: no sha256 for {unhashed}"
+
+
+def lock_pins(path: Path) -> dict[str, tuple[str, int]]:
+    """name -> (version, number of sha256 hashes) of a uv-compiled lock."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    pins = {}
+    for line in text.splitlines():
+        found = re.match(r"([A-Za-z0-9_.\-]+)==(\S+)", line)
+        if found:
+            pins[found.group(1).lower()] = (found.group(2), line.count("--hash=sha256:"))
+    return pins
