@@ -9,14 +9,14 @@ import os
 import uuid
 from typing import Any
 
-from hotswap_operator import specs
 from kubernetes import client, config
 from urllib3.exceptions import HTTPError
 
+from hotswap import resources
 from hotswap.cli import CommandError
 from hotswap.store import names
 
-CANARIES, MODEL_VERSIONS = "canaries", "modelversions"
+CANARIES, MODEL_VERSIONS = resources.CANARIES, resources.MODEL_VERSIONS
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +57,7 @@ def connect(args: argparse.Namespace) -> tuple[client.CustomObjectsApi, str]:
 
 def call(what: str, func: Any, *params: Any) -> Any:
     try:
-        return func(specs.GROUP, specs.VERSION, *params)
+        return func(resources.GROUP, resources.VERSION, *params)
     except client.ApiException as exc:
         if exc.status == 404:
             raise CommandError(f"{what} not found") from exc
@@ -123,11 +123,11 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def run_promote(args: argparse.Namespace) -> int:
-    return annotate(args, specs.PROMOTE_ANNOTATION)
+    return annotate(args, resources.PROMOTE_ANNOTATION)
 
 
 def run_abort(args: argparse.Namespace) -> int:
-    return annotate(args, specs.ABORT_ANNOTATION)
+    return annotate(args, resources.ABORT_ANNOTATION)
 
 
 def run_operator(args: argparse.Namespace) -> int:

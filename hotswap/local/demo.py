@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hotswap import resources
 from hotswap.cli import rollouts
 from hotswap.local import environments, objects, releasing, tallies, traffic, watching
 from hotswap.local.declarations import Declared
@@ -65,7 +66,7 @@ def run(workdir: Path | None = None, *, count: int = 3) -> int:
 def play(env: Environment, progress: Progress) -> int:
     v1 = releasing.train_and_register(env, seed=1)
     body = objects.canary_manifest(CANARY, model=MODEL, version=v1.name, labels=env.labels)
-    env.objects.create("canaries", body)
+    env.objects.create(resources.CANARIES, body)
     progress.say(f"Canary {CANARY} created: {v1.name}, strategy Immediate")
     with watching.Watcher(env.objects, CANARY, progress.say):
         wait_ready(env, v1.name)
@@ -88,7 +89,7 @@ def roll_out(
     env: Environment, progress: Progress, live: traffic.LiveTraffic, v1: releasing.Release
 ) -> None:
     v2 = releasing.train_and_register(env, seed=2)
-    env.objects.patch("canaries", CANARY, {"spec": {"version": v2.name, "strategy": STEPS}})
+    env.objects.patch(resources.CANARIES, CANARY, {"spec": {"version": v2.name, "strategy": STEPS}})
     progress.say(f"spec.version = {v2.name}: Steps 10% -> 5s -> 50% -> promote -> 100%")
     wait_step(env, weight=10, step=1)
     progress.observe(live, "canary at 10% (timed pause)", OBSERVE_SECONDS)
@@ -128,7 +129,7 @@ def analyse(env: Environment, progress: Progress, live: traffic.LiveTraffic) -> 
 
 def deploy_analysed(env: Environment, progress: Progress, release: releasing.Release) -> None:
     spec = {"version": release.name, "strategy": ANALYSED, "analysis": {}}
-    env.objects.patch("canaries", CANARY, {"spec": spec})
+    env.objects.patch(resources.CANARIES, CANARY, {"spec": spec})
     progress.say(
         f"spec.version = {release.name}: Steps 20% -> analysis -> 50% -> analysis, checked "
         "continuously (spec.analysis defaults: alpha 0.05)"

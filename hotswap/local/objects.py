@@ -1,4 +1,4 @@
-"""The hotswap.dev objects (ModelVersions, Canaries) and Events of one namespace, and waiting
+"""The Hotswap objects (ModelVersions, Canaries) and Events of one namespace, and waiting
 for their status: what the demo, the benchmark and the tests read and write as the admin."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from kubernetes import client
 
-GROUP, VERSION = "hotswap.dev", "v1alpha1"
+from hotswap import resources
 
 
 class Namespace:
@@ -21,7 +21,7 @@ class Namespace:
         self.namespace = namespace
 
     def _call(self, method: Callable[..., Any], *args: Any) -> dict[str, Any]:
-        return dict(method(GROUP, VERSION, self.namespace, *args))
+        return dict(method(resources.GROUP, resources.VERSION, self.namespace, *args))
 
     def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._call(self.custom.create_namespaced_custom_object, plural, body)
@@ -53,13 +53,7 @@ def canary_manifest(
     name: str, *, model: str, version: str, labels: dict[str, str], **spec: Any
 ) -> dict[str, Any]:
     """A Canary of `model` at ModelVersion `version`, selecting pods by `labels`."""
-    selector = {"matchLabels": labels}
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "Canary",
-        "metadata": {"name": name},
-        "spec": {"model": model, "version": version, "selector": selector} | spec,
-    }
+    return resources.canary(name, model=model, version=version, labels=labels, **spec)
 
 
 class NotYet(TimeoutError):
@@ -133,7 +127,7 @@ def wait_for_status(
     """A Canary's status once `predicate` holds for it."""
 
     def check() -> tuple[bool, Any]:
-        status = objects.get("canaries", name).get("status") or {}
+        status = objects.get(resources.CANARIES, name).get("status") or {}
         done = bool(predicate(status))
         return done, status if done else brief(status)
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from hotswap import resources
 from hotswap.cluster import clusters, kubeconfigs, supervising
 from hotswap.local import environments, objects, releasing
 from hotswap.local.environments import Environment
@@ -136,8 +137,10 @@ def prepare(env: Environment) -> Playground:
     """v1 serving through a Canary, v2 registered to try, the files a user needs."""
     v1 = releasing.train_and_register(env, seed=1)
     body = objects.canary_manifest(CANARY, model=MODEL, version=v1.name, labels=env.labels)
-    env.objects.create("canaries", as_applied(body))
-    objects.wait_for_condition(env.objects, "canaries", CANARY, "Ready", timeout=READY_SECONDS)
+    env.objects.create(resources.CANARIES, as_applied(body))
+    objects.wait_for_condition(
+        env.objects, resources.CANARIES, CANARY, "Ready", timeout=READY_SECONDS
+    )
     env.say(f"Canary {CANARY} Ready: {v1.name} on every replica")
     v2 = releasing.train_and_register(env, seed=2)
     playground = Playground(

@@ -1,18 +1,17 @@
 """Replicas registered as Pods by the test kubelet (`hotswap.cluster.kubelets`), so the operator
 finds them by label as in a cluster and dials their admin port (annotation
-`hotswap.dev/admin-port`: every local replica has its own)."""
+`hotswap.resources.ADMIN_PORT_ANNOTATION`: every local replica has its own)."""
 
 from __future__ import annotations
 
+from hotswap import resources
 from hotswap.cluster import kubelets
 from hotswap.local import replicas
-
-ADMIN_PORT_ANNOTATION = "hotswap.dev/admin-port"
 
 
 def labels_for(model: str) -> dict[str, str]:
     """The labels of a model's inference pods, as manifests/base gives them."""
-    return {"app": "hotswap-inference", "hotswap.dev/model": model}
+    return {"app": "hotswap-inference", resources.MODEL_LABEL: model}
 
 
 def register_replica(
@@ -28,7 +27,7 @@ def register_pod(
 ) -> None:
     """A Running, Ready Pod at `ip` whose admin port (`ports["admin"]`) is annotated."""
     kubelet.add(name, ip=ip, labels=labels, ports=ports)
-    annotation = {ADMIN_PORT_ANNOTATION: str(ports["admin"])}
+    annotation = {resources.ADMIN_PORT_ANNOTATION: str(ports["admin"])}
     kubelet.api.patch_namespaced_pod(
         name, kubelet.namespace, {"metadata": {"annotations": annotation}}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotswap import resources
 from hotswap.local import objects
 from hotswap.local.environments import Environment
 from hotswap.training import training
@@ -22,7 +23,9 @@ def train_and_register(env: Environment, *, seed: int, label_noise: float = 0.0)
     accuracy = float(result.metrics.get("accuracy", 0.0))
     noise = f", {label_noise:.0%} of its training labels wrong" if label_noise else ""
     env.say(f"trained {release.version} (accuracy {accuracy:.3f}{noise}); published on the volume")
-    env.objects.create("modelversions", result.manifest)
-    objects.wait_for_condition(env.objects, "modelversions", release.name, "Verified", every=0.1)
+    env.objects.create(resources.MODEL_VERSIONS, result.manifest)
+    objects.wait_for_condition(
+        env.objects, resources.MODEL_VERSIONS, release.name, "Verified", every=0.1
+    )
     env.say(f"ModelVersion {release.name} created; the operator verified its digest")
     return release

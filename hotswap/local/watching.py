@@ -14,8 +14,8 @@ from typing import Any
 from kubernetes import client, watch
 from urllib3.exceptions import HTTPError
 
+from hotswap import resources
 from hotswap.local import objects
-from hotswap.local.objects import GROUP, VERSION
 
 WATCH_SECONDS = 1  # each watch request ends after this; the next resumes where it stopped
 RETRY_SECONDS = 0.2
@@ -92,7 +92,9 @@ class Watcher:
 
     def _follow(self, version: str | None) -> str:
         """Watch from `version` (after a list when None) for a while; the version reached."""
-        custom, where = self.objects.custom, (GROUP, VERSION, self.objects.namespace, "canaries")
+        namespace = self.objects.namespace
+        custom = self.objects.custom
+        where = (resources.GROUP, resources.VERSION, namespace, resources.CANARIES)
         selector = f"metadata.name={self.name}"
         if version is None:
             listed: Any = custom.list_namespaced_custom_object(*where, field_selector=selector)

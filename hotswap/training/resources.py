@@ -1,37 +1,28 @@
-"""The ModelVersion custom resource of a published version, as a dict and as YAML."""
+"""The ModelVersion custom resource of a published version, as a dict and as YAML (its shape:
+`hotswap.resources.model_version`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from hotswap import resources as api
 from hotswap.store import names
 from hotswap.store.publishing import Published
 from hotswap.training.errors import MissingExtra
 
-API_VERSION = "hotswap.dev/v1alpha1"
-KIND = "ModelVersion"
-MODEL_LABEL = "hotswap.dev/model"
-
 
 def build_model_version(published: Published, *, metrics: Mapping[str, float]) -> dict[str, Any]:
     """The ModelVersion of `published`, with its headline metrics (accuracy, macroF1)."""
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {
-            "name": names.resource_name(published.model, published.version),
-            "labels": {MODEL_LABEL: published.model},
-        },
-        "spec": {
-            "model": published.model,
-            "version": published.version,
-            "artifactPath": published.relative,
-            "digest": published.digest,
-            "format": published.format,
-            "metrics": {"accuracy": metrics["accuracy"], "macroF1": metrics["macroF1"]},
-        },
-    }
+    return api.model_version(
+        names.resource_name(published.model, published.version),
+        model=published.model,
+        version=published.version,
+        artifact_path=published.relative,
+        digest=published.digest,
+        format=published.format,
+        metrics={"accuracy": metrics["accuracy"], "macroF1": metrics["macroF1"]},
+    )
 
 
 def dump_yaml(resource: Mapping[str, Any]) -> str:

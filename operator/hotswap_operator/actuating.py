@@ -1,62 +1,76 @@
-"""Make the declared routing true: routing.json and `current` through the store, then signal
-every ready pod that does not report it yet (POST /admin/reload)."""
+"""Make a declared routing true: routing.json and `current` through the store, then signal
+every ready pod that does not report it yet (POST /admin/reload). Returns what it wrote and
+sent; it changes nothing it was handed."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from hotswap.store import routes, switching
 from hotswap.store.routes import Routing
-from hotswap_operator import assessing, faults, observing, signalling
-from hotswap_operator.contexts import Context
-from hotswap_operator.decisions import Plan
+from hotswap_operator import deciding, faults, reloading
 from hotswap_operator.observing import World
-from hotswap_operator.specs import CanarySpec
+from hotswap_operator.reloading import Reply
+from hotswap_operator.runtimes import Context
 
-log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Actuated:
+    """What one actuation did: the routing in force after it (as written, or as found), whether
+    it wrote routing.json or switched `current`, and the replies of the pods it signalled."""
+
+    routing: Routing
+    wrote_routing: bool = False
+    switched_current: bool = False
+    signalled: list[Reply] = field(default_factory=list)
+
+    @property
+    def acted(self) -> bool:
+        """Something was written or sent: another look is worthwhile."""
+        return self.wrote_routing or self.switched_current or bool(self.signalled)
 
 
-def actuate(ctx: Context, spec: CanarySpec, plan: Plan, *, world: World, generation: int) -> bool:
-    """True when something was written or sent (another look is then worthwhile)."""
-    desired = observing.desired_routing(world, spec, plan)
-    if desired is None:
-        log.warning("%s: no verified arm for %s yet; routing left as is", ctx.name, plan)
-        return False
-    wrote = write_routing(ctx, spec, desired, world=world, generation=generation)
-    signalled = signal_pods(ctx, spec, world)
-    return wrote or signalled
+def actuate(
+    ctx: Context, model: str, desired: Routing, *, world: World, generation: int
+) -> Actuated:
+    """`desired` (from `deciding.routing_of`, generation aside) made true on the volume and the
+    pods; `generation` is the highest the Canary's status has seen."""
+    routing, wrote = write_routing(ctx, model, desired, found=world.routing, generation=generation)
+    switched = switch_current(ctx, model, routing)
+    signalled = signal_pods(ctx, model, routing, replies=world.replies)
+    return Actuated(routing, wrote_routing=wrote, switched_current=switched, signalled=signalled)
 
 
 def write_routing(
-    ctx: Context, spec: CanarySpec, desired: Routing, *, world: World, generation: int
-) -> bool:
-    paths = ctx.paths(spec.model)
-    wrote = False
-    if world.routing is None or not observing.same_content(world.routing, desired):
-        known = max(world.routing.generation if world.routing else 0, generation)
-        world.routing = replace(desired, generation=known + 1)
-        routes.write_routing(paths, world.routing)
-        faults.reach(faults.ROUTING_WRITTEN, generation=world.routing.generation)
-        wrote = True
-    if switching.read_current(paths) != world.routing.stable.version:
-        switching.switch_current(paths, world.routing.stable.version)
-        faults.reach(faults.CURRENT_SWITCHED, version=world.routing.stable.version)
-        wrote = True
-    return wrote
+    ctx: Context, model: str, desired: Routing, *, found: Routing | None, generation: int
+) -> tuple[Routing, bool]:
+    """routing.json as `desired`, numbered past every generation seen; kept when it already
+    declares the same. The routing in force, and whether it was written."""
+    if found is not None and deciding.same_routing(found, desired):
+        return found, False
+    known = max(found.generation if found else 0, generation)
+    routing = replace(desired, generation=known + 1)
+    routes.write_routing(ctx.paths(model), routing)
+    faults.reach(faults.ROUTING_WRITTEN, generation=routing.generation)
+    return routing, True
 
 
-def signal_pods(ctx: Context, spec: CanarySpec, world: World) -> bool:
-    routing = world.routing
-    if routing is None:
+def switch_current(ctx: Context, model: str, routing: Routing) -> bool:
+    """`current` at the routing's stable version; whether it had to move."""
+    paths = ctx.paths(model)
+    if switching.read_current(paths) == routing.stable.version:
         return False
-    behind = [r.pod for r in world.replies if not assessing.reports(r, routing)]
+    switching.switch_current(paths, routing.stable.version)
+    faults.reach(faults.CURRENT_SWITCHED, version=routing.stable.version)
+    return True
+
+
+def signal_pods(ctx: Context, model: str, routing: Routing, *, replies: list[Reply]) -> list[Reply]:
+    """POST the routing to every pod whose last reply does not report it; their answers."""
+    behind = [r.pod for r in replies if not reloading.reports(r, routing)]
     if not behind:
-        return False
-    body = routing.to_dict() | {"model": spec.model}
-    replies = signalling.reload_pods(
+        return []
+    body = routing.to_dict() | {"model": model}
+    return reloading.reload_pods(
         behind, body, token=ctx.config.reload_token, timeout=ctx.config.signal_timeout
     )
-    by_name = {r.pod.name: r for r in replies}
-    world.replies = [by_name.get(r.pod.name, r) for r in world.replies]
-    return True

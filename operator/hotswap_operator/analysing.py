@@ -1,11 +1,11 @@
-"""Live analysis of a rollout: the window brought up to date and judged, then acted upon.
+"""Live analysis of a rollout: the window brought up to date and judged.
 
-`look` runs before the rules on every reconcile: it opens the window when a canary takes
-traffic, adds what the pods (or Prometheus) report, and judges canary against stable with the
-anytime-valid tests of `statistics` (docs/analysis.md). The rules then act on the verdict:
-`fail_by_analysis` rolls back at once on Fail (continuously when spec.analysis is set, during an
-analysis step, and under Bandit); `stepping` advances an analysis step on Pass and follows
-`onInconclusive` when the step runs out of time. Missing data is never a failure.
+`look` runs before the rules on every reconcile (`deciding.next_decision`): it opens the window
+when a canary takes traffic, adds what the pods (or Prometheus) report, and judges canary
+against stable with the anytime-valid tests of `statistics` (docs/analysis.md). The rules in
+`deciding` then act on the verdict: `fail_by_analysis` rolls back at once on Fail (continuously
+when spec.analysis is set, during an analysis step, and under Bandit); an analysis step advances
+on Pass and follows `onInconclusive` when it runs out of time. Missing data is never a failure.
 """
 
 from __future__ import annotations
@@ -14,34 +14,31 @@ import math
 import zlib
 from dataclasses import replace
 
-from hotswap_operator import conditions, reasons, situations, statistics, windows
-from hotswap_operator.decisions import Decision
-from hotswap_operator.situations import Situation
+from hotswap_operator import conditions, statistics, windows
+from hotswap_operator.observations import Observation
 from hotswap_operator.specs import BANDIT, STEPS, Analysis, CanarySpec, Check, Step
 from hotswap_operator.statuses import (
-    FAIL,
     AnalysisStatus,
     CanaryStatus,
     Counts,
     LastAnalysis,
     MetricState,
 )
-from hotswap_operator.verdicts import Verdict
 
 
 def look(
-    spec: CanarySpec, status: CanaryStatus, verdict: Verdict, stamp: str
+    spec: CanarySpec, status: CanaryStatus, observed: Observation, stamp: str
 ) -> AnalysisStatus | None:
     """The window of the canary serving now, up to date and judged; None without a canary."""
-    window = current_window(spec, status, verdict.source, stamp)
+    window = current_window(spec, status, observed.source, stamp)
     if window is None:
         return None
-    if verdict.source_error is not None:  # missing data is never a failure: hold as it was
-        return replace(window, message=f"the analysis source failed: {verdict.source_error}")
-    if verdict.totals is not None:
-        window = windows.with_totals(window, verdict.totals)
-    elif verdict.samples is not None:
-        window = windows.add_samples(window, verdict.samples)
+    if observed.source_error is not None:  # missing data is never a failure: hold as it was
+        return replace(window, message=f"the analysis source failed: {observed.source_error}")
+    if observed.totals is not None:
+        window = windows.with_totals(window, observed.totals)
+    elif observed.samples is not None:
+        window = windows.add_samples(window, observed.samples)
     return judge(window, settings_of(spec, status), spec, stamp)
 
 
@@ -170,37 +167,14 @@ def finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def checks_continuously(s: Situation) -> bool:
-    """Whether a Fail acts now: spec.analysis set, an analysis step running, or Bandit."""
-    spec = s.spec
-    return (
-        spec.analysis is not None
-        or spec.strategy.type == BANDIT
-        or analysis_step(spec, s.status) is not None
-    )
-
-
-def fail_by_analysis(s: Situation) -> Decision | None:
-    """A Fail verdict sends all traffic back to stable at once, naming the numbers."""
-    window = s.analysis
-    if window is None or window.verdict != FAIL or s.status.rollout is None:
-        return None
-    if window.canary_version != s.target or not checks_continuously(s):
-        return None
-    failed = [m for m in window.metrics if m.state == FAIL]
-    status = replace(
-        s.status, last_analysis=last_analysis(s, window, failed[0] if failed else None)
-    )
-    message = f"analysis failed: {window.message}"
-    return situations.abort(s, status, reasons.ANALYSIS_FAILED, message)
-
-
-def last_analysis(s: Situation, window: AnalysisStatus, metric: MetricState | None) -> LastAnalysis:
+def last_analysis(
+    window: AnalysisStatus, metric: MetricState | None, *, stamp: str
+) -> LastAnalysis:
     return LastAnalysis(
         kind="Analysis",
         verdict=window.verdict,
         message=window.message,
-        time=s.stamp,
+        time=stamp,
         metric=metric.name if metric else None,
         stable=metric.stable if metric else None,
         canary=metric.canary if metric else None,

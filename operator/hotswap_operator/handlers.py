@@ -1,9 +1,11 @@
 """The only module with kopf decorators: each handler parses what kopf hands over and calls a
 plain function. Handlers return nothing; status is written by the operator itself.
 
-ModelVersion: verified on create and on resume (retried while its files are missing).
+ModelVersion: verified on create and on resume (retried while its files are missing): the
+ModelVersion reconciler is `verifying`.
 Canary: one daemon per object reconciles whenever the object changes (woken by its watch
-events) and at least every HOTSWAP_OPERATOR_TICK_SECONDS (timed pauses, pods, convergence).
+events) and at least every HOTSWAP_OPERATOR_TICK_SECONDS (timed pauses, pods, convergence):
+the Canary reconciler is `reconciling`, its state machine `deciding`.
 """
 
 from __future__ import annotations
@@ -14,30 +16,30 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from hotswap_operator import admitting, apis, configs, metrics, reconciling, specs
+from hotswap import resources
+from hotswap_operator import cluster, metrics, reconciling, runtimes, verifying
 from hotswap_operator.runtimes import Runtime
 
 log = logging.getLogger(__name__)
-PREFIX = specs.GROUP
-FINALIZER = f"{specs.GROUP}/finalizer"
-MV = (specs.GROUP, specs.VERSION, "modelversions")
-CANARY = (specs.GROUP, specs.VERSION, "canaries")
+MV = (resources.GROUP, resources.VERSION, resources.MODEL_VERSIONS)
+CANARY = (resources.GROUP, resources.VERSION, resources.CANARIES)
 ERROR_BACKOFF_SECONDS = 2.0
 
 
 @kopf.on.startup()
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """kopf's bookkeeping in annotations and our finalizer name; status is ours alone."""
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    prefix = resources.GROUP
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=prefix)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=PREFIX, key="last-handled-configuration"
+        prefix=prefix, key="last-handled-configuration"
     )
-    settings.persistence.finalizer = FINALIZER
+    settings.persistence.finalizer = resources.FINALIZER
     settings.scanning.disabled = True  # no cluster-wide CRD/namespace watch: namespaced RBAC
     settings.posting.level = logging.WARNING
     settings.execution.max_workers = 64
-    config = configs.load_config()
-    memo.runtime = Runtime(config, apis.connect(), metrics.Metrics())
+    config = runtimes.load_config()
+    memo.runtime = Runtime(config, cluster.connect(), metrics.Metrics())
     start_http_server(config.metrics_port, addr=config.metrics_host)
     log.info(
         "metrics on %s:%d, model root %s",
@@ -52,7 +54,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 def verify_model_version(
     *, body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any
 ) -> None:
-    admitting.reconcile_model_version(memo.runtime.context(namespace or "", name), dict(body))
+    """A version whose files are missing is retried (kopf's TemporaryError); the rest is final."""
+    context = memo.runtime.context(namespace or "", name)
+    try:
+        verifying.reconcile_model_version(context, dict(body))
+    except verifying.FilesMissing as exc:
+        raise kopf.TemporaryError(str(exc), delay=verifying.RETRY_SECONDS) from exc
 
 
 @kopf.on.event(*CANARY)

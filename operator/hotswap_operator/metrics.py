@@ -2,7 +2,9 @@
 
 Names in brackets in DESIGN.md are the ones existing dashboards know: deploys
 [model_deploys_total], versions registered [retrains_total], current version
-[current_model_version]. The Canary gauges (weight, step, condition) are what the alerts and the
+[current_model_version]. Version and arm labels use the pods' vocabulary (`version` a version id,
+`arm` stable or canary, as `hotswap_inference_*` has them), so a PromQL join across both works.
+The Canary gauges (weight, step, condition) are what the alerts and the
 Grafana dashboard in monitoring/ read; they mirror each Canary's status as last written.
 """
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from hotswap import resources
+from hotswap.store.routes import Routing
 from hotswap_operator.statuses import CanaryStatus
 
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -54,7 +58,8 @@ class Metrics:
         )
         self.current = Gauge(
             "hotswap_current_model_version",
-            "1 for the version serving as stable (and as canary) of each model.",
+            "1 for the version id serving as arm stable (and as canary) of each model, as "
+            "routing.json declares it.",
             ["model", "version", "arm"],
             registry=registry,
         )
@@ -90,6 +95,7 @@ class Metrics:
             registry=registry,
         )
         self.shown: dict[str, Shown] = {}  # canary name -> the series its gauges carry
+        self.serving: dict[str, frozenset[tuple[str, str]]] = {}  # model -> (version, arm)
         self.lock = threading.Lock()
         self.reconcile_errors = Counter(
             "hotswap_operator_reconcile_errors_total",
@@ -125,3 +131,26 @@ class Metrics:
             self.canary_step.remove(*old.labels)
         for condition in old.conditions - keep.conditions:
             self.canary_condition.remove(*condition)
+
+    def show_serving(self, model: str, routing: Routing) -> None:
+        """hotswap_current_model_version: the version ids `routing` serves, by arm; the model's
+        earlier series go."""
+        arms = {(routing.stable.version, resources.STABLE_ARM)}
+        if routing.canary is not None:
+            arms.add((routing.canary.version, resources.CANARY_ARM))
+        new = frozenset(arms)
+        with self.lock:
+            for version, arm in self.serving.get(model, frozenset()) - new:
+                self.current.remove(model, version, arm)
+            self.serving[model] = new
+            for version, arm in new:
+                self.current.labels(model, version, arm).set(1)
+
+    def count_outcomes(self, model: str, old: CanaryStatus, new: CanaryStatus) -> None:
+        """Rollouts finished and verdicts reached between two statuses of a Canary."""
+        for entry in (e for e in new.history if e not in old.history):
+            self.deploys.labels(model, entry.kind, entry.outcome).inc()
+            self.model_deploys.labels(model, entry.kind, entry.outcome).inc()
+        if new.last_analysis and new.last_analysis != old.last_analysis:
+            analysis = new.last_analysis
+            self.verdicts.labels(model, analysis.kind, analysis.verdict).inc()

@@ -1,4 +1,8 @@
-"""Observe one Canary's world: its ModelVersions, routing.json, its pods, the offline gate."""
+"""Observe one Canary's world: its ModelVersions (the one spec.version names, as the decision
+sees it: missing, pending, rejected or verified), routing.json, its pods and what each reports,
+the offline gate's metrics, and the analysis source. What was read is kept in `World` for
+actuating; what the decision needs is an `Observation`.
+"""
 
 from __future__ import annotations
 
@@ -7,68 +11,74 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hotswap.store import files, layout, routes
+from hotswap import resources
+from hotswap.store import files, layout, manifests, routes
 from hotswap.store.errors import StoreError
 from hotswap.store.routes import Arm, Routing
 from hotswap_operator import (
-    assessing,
+    cluster,
     conditions,
-    finding,
-    gating,
+    deciding,
+    encoding,
     querying,
-    signalling,
+    reloading,
     specs,
-    targeting,
 )
-from hotswap_operator.contexts import Context
-from hotswap_operator.decisions import Plan, plan_of
-from hotswap_operator.specs import CanarySpec
-from hotswap_operator.statuses import PROMETHEUS, CanaryStatus
-from hotswap_operator.verdicts import (
+from hotswap_operator.deciding import Plan, plan_of
+from hotswap_operator.observations import (
+    MISSING,
+    PENDING,
+    REJECTED,
     VERIFIED,
     GateResult,
+    Observation,
     Target,
-    Verdict,
 )
+from hotswap_operator.reloading import Reply
+from hotswap_operator.runtimes import Context
+from hotswap_operator.specs import CanarySpec
+from hotswap_operator.statuses import PROMETHEUS, PROMOTED, CanaryStatus, Condition
 
 
-@dataclass
+@dataclass(frozen=True)
 class World:
-    """What was read, kept for actuating: arms by ModelVersion name, routing.json, pods."""
+    """What was read, kept for actuating: arms by ModelVersion name, routing.json, and the
+    answer of each ready pod to GET /admin/status (each names its pod)."""
 
     arms: dict[str, Arm] = field(default_factory=dict)
     routing: Routing | None = None
-    pods: list[finding.Pod] = field(default_factory=list)
-    replies: list[signalling.Reply] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
 
 
 def observe(
     ctx: Context, body: dict[str, Any], spec: CanarySpec, status: CanaryStatus
-) -> tuple[Verdict, World]:
-    world = World(routing=routes.read_routing(ctx.paths(spec.model)))
+) -> tuple[Observation, World]:
     names = {spec.version, status.stable_version, status.canary_version}
     names.add(status.rollout.from_version if status.rollout else None)
-    bodies = {n: finding.get_model_version(ctx.apis, ctx.namespace, n) for n in names if n}
+    bodies = {n: cluster.get_model_version(ctx.apis, ctx.namespace, n) for n in names if n}
     found = {n: arm_of(b) for n, b in bodies.items() if b is not None}
-    world.arms = {n: arm for n, arm in found.items() if arm is not None}
-    target = targeting.target_of(ctx, spec, status, bodies.get(spec.version))
-    observe_pods(ctx, spec, world)
+    world = World(
+        arms={n: arm for n, arm in found.items() if arm is not None},
+        routing=routes.read_routing(ctx.paths(spec.model)),
+        replies=read_pods(ctx, spec),
+    )
+    target = target_of(ctx, spec, status, bodies.get(spec.version))
     annotations = body.get("metadata", {}).get("annotations") or {}
     signals = observe_signals(ctx, spec, status, world)
-    verdict = Verdict(
+    observed = Observation(
         generation=int(body["metadata"].get("generation") or 1),
         target=target,
-        pods=[assessing.assess_pod(r, world.routing) for r in world.replies],
+        pods=[reloading.assess_pod(r, world.routing) for r in world.replies],
         routing_matches=matches(world, spec, plan_of(status)),
-        gate=gate_of(ctx, spec, status, target),
+        gate=gate_of(ctx, spec, status, target, arms=world.arms),
         pod_failure=next(
-            filter(None, (assessing.failure_of(r, world.routing) for r in world.replies)), None
+            filter(None, (reloading.failure_of(r, world.routing) for r in world.replies)), None
         ),
-        promote=annotations.get(specs.PROMOTE_ANNOTATION),
-        abort=annotations.get(specs.ABORT_ANNOTATION),
+        promote=annotations.get(resources.PROMOTE_ANNOTATION),
+        abort=annotations.get(resources.ABORT_ANNOTATION),
         **signals,
     )
-    return verdict, world
+    return observed, world
 
 
 def observe_signals(
@@ -82,7 +92,7 @@ def observe_signals(
     url = url or ctx.config.prometheus_url
     if url is None:
         found = (
-            assessing.sample_of(r, stable=arms.stable, canary=arms.canary) for r in world.replies
+            reloading.sample_of(r, stable=arms.stable, canary=arms.canary) for r in world.replies
         )
         return {"samples": [sample for sample in found if sample is not None]}
     window = status.analysis
@@ -105,13 +115,14 @@ def window_arms(status: CanaryStatus, world: World) -> querying.Arms | None:
     return querying.Arms(stable=stable.version, canary=canary.version)
 
 
-def observe_pods(ctx: Context, spec: CanarySpec, world: World) -> None:
+def read_pods(ctx: Context, spec: CanarySpec) -> list[Reply]:
+    """What each ready pod the selector matches answers to GET /admin/status."""
     labels = spec.selector.match_labels
-    world.pods = finding.list_ready_pods(
+    pods = cluster.list_ready_pods(
         ctx.apis, ctx.namespace, labels, default_port=ctx.config.admin_port
     )
-    world.replies = signalling.read_pods(
-        world.pods, token=ctx.config.reload_token, timeout=ctx.config.signal_timeout
+    return reloading.read_pods(
+        pods, token=ctx.config.reload_token, timeout=ctx.config.signal_timeout
     )
 
 
@@ -123,34 +134,23 @@ def arm_of(body: dict[str, Any]) -> Arm | None:
         return None
 
 
-def desired_routing(world: World, spec: CanarySpec, plan: Plan | None) -> Routing | None:
-    """The routing a plan means, generation aside; None when an arm is unknown."""
-    if plan is None or plan.stable not in world.arms:
-        return None
-    if plan.canary is not None and plan.canary not in world.arms:
-        return None
-    return Routing(
-        stable=world.arms[plan.stable],
-        canary=world.arms[plan.canary] if plan.canary else None,
-        weight=plan.weight if plan.canary else 0,
-        sticky_header=spec.sticky_header,
-        mirror_percent=spec.mirror_percent if plan.canary else 0,
+def matches(world: World, spec: CanarySpec, plan: Plan | None) -> bool:
+    """routing.json declares what `plan` means."""
+    desired = deciding.routing_of(plan, spec, world.arms)
+    return (
+        desired is not None
+        and world.routing is not None
+        and (deciding.same_routing(world.routing, desired))
     )
 
 
-def matches(world: World, spec: CanarySpec, plan: Plan | None) -> bool:
-    desired = desired_routing(world, spec, plan)
-    if desired is None or world.routing is None:
-        return False
-    return same_content(world.routing, desired)
-
-
-def same_content(a: Routing, b: Routing) -> bool:
-    return a.to_dict() | {"generation": 0} == b.to_dict() | {"generation": 0}
-
-
 def gate_of(
-    ctx: Context, spec: CanarySpec, status: CanaryStatus, target: Target
+    ctx: Context,
+    spec: CanarySpec,
+    status: CanaryStatus,
+    target: Target,
+    *,
+    arms: dict[str, Arm],
 ) -> GateResult | None:
     """Evaluated only when a rollout may start: a gate, a stable, a new verified target."""
     gate = spec.offline_gate
@@ -159,14 +159,15 @@ def gate_of(
         return None
     if spec.version == stable:
         return None
-    return gating.evaluate_gate(
-        gate, read_metrics(ctx, spec, stable), read_metrics(ctx, spec, spec.version)
+    return deciding.evaluate_gate(
+        gate,
+        read_metrics(ctx, spec, arms.get(stable)),
+        read_metrics(ctx, spec, arms.get(spec.version)),
     )
 
 
-def read_metrics(ctx: Context, spec: CanarySpec, name: str) -> dict[str, Any]:
-    body = finding.get_model_version(ctx.apis, ctx.namespace, name)
-    arm = arm_of(body) if body else None
+def read_metrics(ctx: Context, spec: CanarySpec, arm: Arm | None) -> dict[str, Any]:
+    """The version's metrics.json; empty when unknown or unreadable (the gate says so)."""
     if arm is None:
         return {}
     try:
@@ -174,3 +175,64 @@ def read_metrics(ctx: Context, spec: CanarySpec, name: str) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def target_of(
+    ctx: Context, spec: CanarySpec, status: CanaryStatus, body: dict[str, Any] | None
+) -> Target:
+    name = spec.version
+    if body is None:
+        message = (
+            f"ModelVersion {name} does not exist in namespace {ctx.namespace}: create it "
+            "(`hotswap train` prints one) or point spec.version at an existing one"
+        )
+        return Target(name, MISSING, message)
+    try:
+        mv_spec = specs.parse_model_version(body.get("spec"))
+    except ValueError as exc:
+        return Target(name, REJECTED, f"ModelVersion {name} is malformed: {exc}")
+    if mv_spec.model != spec.model:
+        message = (
+            f"ModelVersion {name} is of model {mv_spec.model}, this Canary serves {spec.model}"
+        )
+        return Target(name, REJECTED, message)
+    return verified_target(ctx, status, body, mv_spec)
+
+
+def verified_target(
+    ctx: Context, status: CanaryStatus, body: dict[str, Any], mv_spec: specs.ModelVersionSpec
+) -> Target:
+    name = body["metadata"]["name"]
+    mv_status = body.get("status") or {}
+    found = conditions.find(
+        [c for c in map(condition_of, mv_status.get("conditions") or []) if c], conditions.VERIFIED
+    )
+    if found is None or (
+        found.status != conditions.TRUE and found.reason == conditions.ARTIFACT_MISSING
+    ):
+        why = found.message if found else "the operator has not verified it yet"
+        return Target(name, PENDING, f"ModelVersion {name} is not verified: {why}")
+    if found.status != conditions.TRUE:
+        return Target(
+            name,
+            REJECTED,
+            f"ModelVersion {name} failed verification ({found.reason}): {found.message}",
+        )
+    try:
+        folder = layout.confine(ctx.config.model_root, mv_spec.artifact_path)
+        manifests.verify_listing(folder, mv_spec.digest)
+    except (StoreError, OSError) as exc:
+        return Target(
+            name, REJECTED, f"ModelVersion {name} is no longer intact on the volume: {exc}"
+        )
+    served = bool(mv_status.get("lastServedAt")) or any(
+        e.version == name and e.outcome == PROMOTED for e in status.history
+    )
+    return Target(name, VERIFIED, f"ModelVersion {name} is verified", served_before=served)
+
+
+def condition_of(raw: Any) -> Condition | None:
+    try:
+        return encoding.load(Condition, raw, where="condition")
+    except ValueError:
+        return None

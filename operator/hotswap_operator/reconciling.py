@@ -1,4 +1,5 @@
-"""One reconcile of a Canary: observe, decide, actuate, then write status and events.
+"""The Canary reconciler: observe, decide, actuate, then write status, events, and what follows
+from the status (the ModelVersions' status.serving, the metrics).
 
 Level-based: every pass starts from what is (routing.json, pods, ModelVersions) and the last
 status; killing the operator at any point and running this again converges.
@@ -6,27 +7,31 @@ status; killing the operator at any point and running this again converges.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from hotswap import resources
+from hotswap.store.routes import Routing
 from hotswap_operator import (
     actuating,
+    cluster,
+    conditions,
     deciding,
     encoding,
     faults,
     observing,
-    patching,
-    serving,
     specs,
     statuses,
 )
-from hotswap_operator.contexts import Context
-from hotswap_operator.decisions import Decision
-from hotswap_operator.finding import CANARIES
+from hotswap_operator.deciding import Decision
+from hotswap_operator.observing import World
+from hotswap_operator.runtimes import Context
 from hotswap_operator.statuses import CanaryStatus
 
+log = logging.getLogger(__name__)
 MAX_PASSES = 8
 
 
@@ -49,20 +54,32 @@ def reconcile_once(
     ctx: Context, body: dict[str, Any], spec: specs.CanarySpec, status: CanaryStatus
 ) -> tuple[CanaryStatus, dict[str, Any] | None, bool]:
     """One pass: the new status, the body written (if any), whether anything moved."""
-    verdict, world = observing.observe(ctx, body, spec, status)
-    decision = deciding.next_decision(spec, status, verdict, datetime.now(UTC))
-    acted = False
-    if decision.plan is not None:
-        acted = actuating.actuate(
-            ctx, spec, decision.plan, world=world, generation=status.routing_generation
-        )
+    observed, world = observing.observe(ctx, body, spec, status)
+    decision = deciding.next_decision(spec, status, observed, datetime.now(UTC))
+    routing, acted = actuate(ctx, spec, decision, world=world, generation=status.routing_generation)
     new = decision.status
-    if world.routing is not None:
-        new = replace(new, routing_generation=world.routing.generation)
+    if routing is not None:
+        new = replace(new, routing_generation=routing.generation)
+        ctx.metrics.show_serving(spec.model, routing)
     written = None
     if new != status:
         written = write_status(ctx, body, status, Decision(new, decision.events))
     return new, written, acted or new != status
+
+
+def actuate(
+    ctx: Context, spec: specs.CanarySpec, decision: Decision, *, world: World, generation: int
+) -> tuple[Routing | None, bool]:
+    """Actuate first, then write status: the routing in force, and whether anything moved."""
+    desired = deciding.routing_of(decision.plan, spec, world.arms)
+    if desired is None:
+        if decision.plan is not None:
+            log.warning(
+                "%s: no verified arm for %s yet; routing left as is", ctx.name, decision.plan
+            )
+        return world.routing, False
+    actuated = actuating.actuate(ctx, spec.model, desired, world=world, generation=generation)
+    return actuated.routing, actuated.acted
 
 
 def write_status(
@@ -70,10 +87,32 @@ def write_status(
 ) -> dict[str, Any]:
     """Status first, then what follows from it: events, ModelVersion serving, metrics."""
     patch = encoding.dump(decision.status, keep_none=True)
-    written = patching.patch_status(ctx.apis, CANARIES, ctx.namespace, ctx.name, patch)
+    written = cluster.patch_status(ctx.apis, resources.CANARIES, ctx.namespace, ctx.name, patch)
     faults.reach(faults.STATUS_WRITTEN, canary=ctx.name, step=decision.status.current_step)
     for event in decision.events:
-        patching.post_event(ctx.apis, body, event)
-    serving.mark_serving(ctx, old, decision.status)
-    serving.count_outcomes(ctx, str(body["spec"]["model"]), old, decision.status)
+        cluster.post_event(ctx.apis, body, event)
+    mark_serving(ctx, old, decision.status)
+    ctx.metrics.count_outcomes(str(body["spec"]["model"]), old, decision.status)
     return written
+
+
+def mark_serving(ctx: Context, old: CanaryStatus, new: CanaryStatus) -> None:
+    """Set status.serving on the ModelVersions whose role changed; lastServedAt once Ready."""
+    before, after = statuses.roles(old), statuses.roles(new)
+    changes = {name: statuses.NONE for name in before if name not in after}
+    changes |= {name: role for name, role in after.items() if before.get(name) != role}
+    became_ready = conditions.is_true(new.conditions, conditions.READY) and not conditions.is_true(
+        old.conditions, conditions.READY
+    )
+    for name, role in changes.items():
+        patch_model_version(ctx, name, {"serving": role})
+    if became_ready and new.stable_version:
+        served = conditions.stamp(datetime.now(UTC))
+        patch_model_version(
+            ctx, new.stable_version, {"serving": statuses.STABLE, "lastServedAt": served}
+        )
+
+
+def patch_model_version(ctx: Context, name: str, status: dict[str, Any]) -> None:
+    plural = resources.MODEL_VERSIONS
+    cluster.patch_status_if_there(ctx.apis, plural, ctx.namespace, name, status)

@@ -1,4 +1,5 @@
-"""The spec of each custom resource as typed, frozen data (fields mirror crds/*.yaml)."""
+"""The spec of each custom resource as typed, frozen data (fields mirror crds/*.yaml); the
+API's identity (group, version, labels, annotations) is `hotswap.resources`."""
 
 from __future__ import annotations
 
@@ -6,14 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotswap_operator import encoding
-
-GROUP = "hotswap.dev"
-VERSION = "v1alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
-MODEL_LABEL = f"{GROUP}/model"
-PROMOTE_ANNOTATION = f"{GROUP}/promote"
-ABORT_ANNOTATION = f"{GROUP}/abort"
-ADMIN_PORT_ANNOTATION = f"{GROUP}/admin-port"
 
 IMMEDIATE = "Immediate"
 STEPS = "Steps"

@@ -170,3 +170,13 @@ def parse_canary(status: Any) -> CanaryStatus:
 
 def parse_model_version(status: Any) -> ModelVersionStatus:
     return encoding.load(ModelVersionStatus, status or {}, where="status")
+
+
+def roles(status: CanaryStatus) -> dict[str, str]:
+    """ModelVersion name -> what it serves as (status.serving: Stable or Canary)."""
+    found = {}
+    if status.stable_version:
+        found[status.stable_version] = STABLE
+    if status.canary_version:
+        found[status.canary_version] = CANARY
+    return found

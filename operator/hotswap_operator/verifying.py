@@ -1,17 +1,32 @@
-"""Verify a ModelVersion against the volume: files present, digest as declared, format known.
+"""The ModelVersion reconciler: verify a ModelVersion against the volume (files present, digest
+as declared, format known; every file hashed through the store, never a model loaded), say so in
+its status, and register it in versions.json.
 
-Hashes every file through the store (`manifests.verify_folder`); never loads a model.
+A version whose files are not there yet raises `FilesMissing` after writing its status; the
+handler turns that into kopf's retry. A refusal is final: the spec is immutable.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from hotswap import resources
 from hotswap.store import layout, manifests, versions
 from hotswap.store.errors import IntegrityError, PathEscape, StoreError
-from hotswap_operator import reasons
+from hotswap_operator import cluster, conditions, encoding, specs, statuses
+from hotswap_operator.runtimes import Context
 from hotswap_operator.specs import ModelVersionSpec
+from hotswap_operator.statuses import ModelVersionStatus
+
+RETRY_SECONDS = 5.0
+
+
+class FilesMissing(Exception):
+    """The version's files are not on the volume yet: worth trying again in RETRY_SECONDS."""
 
 
 @dataclass(frozen=True)
@@ -27,10 +42,10 @@ def verify_version(root: Path, spec: ModelVersionSpec) -> Outcome:
     try:
         folder = layout.confine(root, spec.artifact_path)
     except PathEscape as exc:
-        return Outcome(False, reasons.INVALID_SPEC, f"spec.artifactPath: {exc}")
+        return Outcome(False, conditions.INVALID_SPEC, f"spec.artifactPath: {exc}")
     if not (folder / manifests.MANIFEST).is_file():
         message = f"{spec.artifact_path}/{manifests.MANIFEST} is not on the volume at {root}"
-        return Outcome(False, reasons.ARTIFACT_MISSING, message, retry=True)
+        return Outcome(False, conditions.ARTIFACT_MISSING, message, retry=True)
     return check_folder(folder, spec)
 
 
@@ -39,17 +54,19 @@ def check_folder(folder: Path, spec: ModelVersionSpec) -> Outcome:
         manifest = manifests.verify_folder(folder, spec.digest)
     except IntegrityError as exc:
         reason = (
-            reasons.DIGEST_MISMATCH if "digest mismatch" in str(exc) else reasons.ARTIFACT_CORRUPT
+            conditions.DIGEST_MISMATCH
+            if "digest mismatch" in str(exc)
+            else conditions.ARTIFACT_CORRUPT
         )
         return Outcome(False, reason, str(exc))
     except (StoreError, OSError) as exc:
-        return Outcome(False, reasons.ARTIFACT_CORRUPT, f"{spec.artifact_path}: {exc}")
+        return Outcome(False, conditions.ARTIFACT_CORRUPT, f"{spec.artifact_path}: {exc}")
     expected_file = layout.MODEL_FILES[spec.format]
     if expected_file not in manifest.files:
         message = f"spec.format is {spec.format} but the version holds no {expected_file}"
-        return Outcome(False, reasons.FORMAT_MISMATCH, message)
+        return Outcome(False, conditions.FORMAT_MISMATCH, message)
     message = f"every file matches {spec.digest}"
-    return Outcome(True, reasons.DIGEST_MATCHES, message, digest=spec.digest)
+    return Outcome(True, conditions.DIGEST_MATCHES, message, digest=spec.digest)
 
 
 def register(root: Path, spec: ModelVersionSpec, *, created: str) -> None:
@@ -74,3 +91,74 @@ def register(root: Path, spec: ModelVersionSpec, *, created: str) -> None:
         metrics=metrics,
     )
     versions.register_version(paths, record)
+
+
+def reconcile_model_version(ctx: Context, body: dict[str, Any]) -> None:
+    """Raises FilesMissing while the files are not there yet; a refusal is final (the spec is
+    immutable)."""
+    started = time.perf_counter()
+    generation = int(body["metadata"].get("generation") or 1)
+    status = statuses.parse_model_version(body.get("status"))
+    if status.observed_generation == generation and conditions.is_true(
+        status.conditions, conditions.VERIFIED
+    ):
+        return
+    outcome = check(ctx, body)
+    now = datetime.now(UTC)
+    new = status_for(status, outcome, now=now, generation=generation)
+    if new != status:
+        patch = encoding.dump(new, keep_none=False)
+        cluster.patch_status(ctx.apis, resources.MODEL_VERSIONS, ctx.namespace, ctx.name, patch)
+    ctx.metrics.reconcile.labels("ModelVersion").observe(time.perf_counter() - started)
+    if outcome.retry:
+        raise FilesMissing(outcome.message)
+
+
+def check(ctx: Context, body: dict[str, Any]) -> Outcome:
+    try:
+        spec = specs.parse_model_version(body.get("spec"))
+    except ValueError as exc:
+        return Outcome(False, conditions.INVALID_SPEC, str(exc))
+    outcome = verify_version(ctx.config.model_root, spec)
+    if outcome.verified:
+        created = body["metadata"].get("creationTimestamp") or conditions.stamp(datetime.now(UTC))
+        register(ctx.config.model_root, spec, created=str(created))
+    if not outcome.retry:
+        result = "Verified" if outcome.verified else "Rejected"
+        ctx.metrics.retrains.labels(spec.model, result).inc()
+    return outcome
+
+
+def status_for(
+    status: ModelVersionStatus, outcome: Outcome, *, now: datetime, generation: int
+) -> ModelVersionStatus:
+    found = status.conditions
+    for kind in (conditions.VERIFIED, conditions.READY):
+        reason = (
+            outcome.reason
+            if kind == conditions.VERIFIED or not outcome.verified
+            else conditions.DIGEST_MATCHES
+        )
+        message = outcome.message if kind == conditions.VERIFIED else ready_message(outcome)
+        found = conditions.set_condition(
+            found,
+            kind,
+            outcome.verified,
+            reason=reason,
+            message=message,
+            now=now,
+            generation=generation,
+        )
+    return replace(
+        status,
+        observed_generation=generation,
+        conditions=found,
+        serving=status.serving or statuses.NONE,
+        verified_digest=outcome.digest or status.verified_digest,
+    )
+
+
+def ready_message(outcome: Outcome) -> str:
+    if outcome.verified:
+        return "verified: a Canary can serve it"
+    return f"cannot serve until verified: {outcome.message}"

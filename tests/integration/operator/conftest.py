@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from hotswap import resources
 from hotswap.cluster import applying, building, clusters, kubelets
 from hotswap.local import authorizing, operators, registering, replicas, tallies, traffic
 from hotswap.local.declarations import Declared
@@ -179,9 +180,11 @@ def operator(
 def registered(cluster: flows.Cluster, volume: Volume, operator: Operator) -> Volume:
     """Every ModelVersion created (broken digests aside) and verified by the operator."""
     for body in volume.versions.values():
-        cluster.create("modelversions", body)
+        cluster.create(resources.MODEL_VERSIONS, body)
     for body in volume.versions.values():
-        flows.wait_for_condition(cluster, "modelversions", body["metadata"]["name"], "Verified")
+        flows.wait_for_condition(
+            cluster, resources.MODEL_VERSIONS, body["metadata"]["name"], "Verified"
+        )
     return volume
 
 
@@ -222,7 +225,7 @@ def rollout(
 def delete_canary(cluster: flows.Cluster, name: str) -> None:
     """Delete a test's Canary and wait until it is gone (the operator releases its finalizer),
     so no later test sees it."""
-    cluster.delete("canaries", name)
+    cluster.delete(resources.CANARIES, name)
     flows.eventually(
         lambda: name not in [c["metadata"]["name"] for c in given.list_canaries(cluster)],
         timeout=30,
@@ -291,9 +294,9 @@ def register_trained(cluster: flows.Cluster, volume: Volume, *, seed: int, noise
     label = f"trained-{uuid.uuid4().hex[:6]}"
     result = training.train(volume.root, MODEL, seed=seed, label_noise=noise)
     volume.versions[label] = result.manifest
-    cluster.create("modelversions", result.manifest)
+    cluster.create(resources.MODEL_VERSIONS, result.manifest)
     flows.wait_for_condition(
-        cluster, "modelversions", result.manifest["metadata"]["name"], "Verified"
+        cluster, resources.MODEL_VERSIONS, result.manifest["metadata"]["name"], "Verified"
     )
     return label
 
@@ -322,7 +325,7 @@ def register_fresh(cluster: flows.Cluster, registered: Volume) -> str:
     label = f"fresh-{uuid.uuid4().hex[:6]}"
     published = publish_variant(registered.root, source, metrics={"accuracy": 0.9, "note": label})
     registered.versions[label] = resource_of(published, 0.9)
-    cluster.create("modelversions", registered.versions[label])
+    cluster.create(resources.MODEL_VERSIONS, registered.versions[label])
     name = registered.versions[label]["metadata"]["name"]
-    flows.wait_for_condition(cluster, "modelversions", name, "Verified")
+    flows.wait_for_condition(cluster, resources.MODEL_VERSIONS, name, "Verified")
     return label

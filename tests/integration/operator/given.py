@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from hotswap import resources
 from hotswap.local import objects, tallies
 from hotswap.local.replicas import Replica
 from hotswap.local.traffic import LiveTraffic
@@ -35,18 +36,22 @@ class Rollout:
         body = objects.canary_manifest(
             self.name, model=MODEL, version=self.mv(label), labels=LABELS, **spec
         )
-        self.cluster.create("canaries", body)
+        self.cluster.create(resources.CANARIES, body)
 
     def deploy(self, label: str, **spec: Any) -> None:
-        self.cluster.patch("canaries", self.name, {"spec": {"version": self.mv(label)} | spec})
+        self.cluster.patch(
+            resources.CANARIES, self.name, {"spec": {"version": self.mv(label)} | spec}
+        )
 
     def annotate(self, key: str) -> None:
         value = uuid.uuid4().hex
-        self.cluster.patch("canaries", self.name, {"metadata": {"annotations": {key: value}}})
+        self.cluster.patch(
+            resources.CANARIES, self.name, {"metadata": {"annotations": {key: value}}}
+        )
 
     def ready_on(self, label: str, *, timeout: float = 60) -> dict[str, Any]:
         body = flows.wait_for_condition(
-            self.cluster, "canaries", self.name, "Ready", timeout=timeout
+            self.cluster, resources.CANARIES, self.name, "Ready", timeout=timeout
         )
         status = body["status"]
         assert status["stableVersion"] == self.mv(label), (
@@ -58,7 +63,7 @@ class Rollout:
         return flows.wait_for_status(self.cluster, self.name, predicate, what=what, timeout=timeout)
 
     def condition(self, kind: str) -> dict[str, Any]:
-        return flows.condition(self.cluster.get("canaries", self.name), kind)
+        return flows.condition(self.cluster.get(resources.CANARIES, self.name), kind)
 
     def wait_for_split(self, weight: int, *, keys: int, timeout: float = 30) -> tallies.Split:
         """The load loop's arms by request key under the settled routing at `weight`, once
@@ -102,4 +107,4 @@ def paused_in(status: dict[str, Any]) -> bool:
 
 
 def list_canaries(cluster: flows.Cluster) -> list[dict[str, Any]]:
-    return cluster.list_objects("canaries")
+    return cluster.list_objects(resources.CANARIES)

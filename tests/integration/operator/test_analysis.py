@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hotswap import resources
 from hotswap.local import objects
 from tests.integration.operator.conftest import Operator
 from tests.integration.operator.given import Rollout
@@ -126,4 +127,4 @@ def test_the_operator_killed_mid_analysis_resumes_the_same_window(
     seen_before = before["totals"]["canary"]["requests"]
     seen_after = after["totals"]["canary"]["requests"]
     assert seen_after >= seen_before, f"counts lost: {seen_before} -> {seen_after}"
-    fed_rollout.annotate("hotswap.dev/abort")
+    fed_rollout.annotate(resources.ABORT_ANNOTATION)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from hotswap import resources
 from hotswap.cluster import clusters, starting
 from hotswap.local import replicas, tallies, traffic
 from hotswap.local.declarations import Declared
@@ -56,7 +57,7 @@ def api_answers(cluster: flows.Cluster, name: str, *, timeout: float = 60) -> di
 
     def read() -> tuple[bool, Any]:
         try:
-            return True, cluster.get("canaries", name)
+            return True, cluster.get(resources.CANARIES, name)
         except Exception as exc:  # ApiException 5xx, urllib3's ProtocolError, a reset socket
             return False, repr(exc)[:200]
 
@@ -74,7 +75,10 @@ def test_the_api_server_and_etcd_restarted_mid_rollout_lose_nothing(
         "the open pause at 20%",
         lambda s: s.get("currentStep") == 1 and s.get("convergedPods") == 3 and given.paused_in(s),
     )
-    objects = {plural: names_of(rollout, plural) for plural in ("modelversions", "canaries")}
+    objects = {
+        plural: names_of(rollout, plural)
+        for plural in (resources.MODEL_VERSIONS, resources.CANARIES)
+    }
     servers = {name: control_plane.processes[name].pid for name in ("etcd", "kube-apiserver")}
 
     starting.restart_etcd(control_plane)
@@ -90,7 +94,7 @@ def test_the_api_server_and_etcd_restarted_mid_rollout_lose_nothing(
     assert {p: names_of(rollout, p) for p in objects} == objects, "objects lost in the restart"
     assert operator.running, "the operator died with the API server"
 
-    rollout.annotate("hotswap.dev/promote")
+    rollout.annotate(resources.PROMOTE_ANNOTATION)
     status = rollout.ready_on(fresh, timeout=90)
     assert history_of(status) == [(rollout.mv(fresh), "Promoted"), *history], status["history"]
     rollout.expect_pods_serve(fresh)
@@ -118,7 +122,7 @@ def quiet_rollout(
             else:
                 replicas.restart_replica(pod)
                 replicas.wait_listening(pod)
-        cluster.delete("canaries", found.name)
+        cluster.delete(resources.CANARIES, found.name)
 
 
 def load_on(pods: list[replicas.Replica], registered: Volume) -> traffic.LiveTraffic:
@@ -173,7 +177,7 @@ def expect_held(rollout: given.Rollout, frozen: replicas.Replica, *, seconds: fl
     reports the routing), naming the frozen pod in its status."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        status = rollout.cluster.get("canaries", rollout.name)["status"]
+        status = rollout.cluster.get(resources.CANARIES, rollout.name)["status"]
         where = (status.get("stableVersion"), status.get("weight"), status.get("currentStep"))
         assert where == (rollout.mv("v1"), 20, 1), f"moved on without {frozen.name}: {status}"
         errors = {p["name"]: p.get("error") for p in status.get("pods") or []}

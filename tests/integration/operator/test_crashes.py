@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hotswap_operator import faults
 
+from hotswap import resources
 from hotswap.local import operators
 from tests.integration.operator import flows
 from tests.integration.operator.conftest import PODS, Operator, Volume, register_fresh
@@ -154,7 +155,7 @@ def test_killed_after_current_switches_3_times_converges_every_time(
 
 def stage_of(rollout: Rollout) -> tuple[Any, ...]:
     """Where the rollout stands in status: stable, canary, weight, step, Ready."""
-    body = rollout.cluster.get("canaries", rollout.name)
+    body = rollout.cluster.get(resources.CANARIES, rollout.name)
     status = body.get("status") or {}
     ready = flows.condition(body, "Ready")
     current = ready.get("observedGeneration") == body["metadata"]["generation"]

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from hotswap import resources
 from tests.integration.operator import flows, given
 
 WEIGHT, STEP = "hotswap_operator_canary_weight", "hotswap_operator_canary_step"
@@ -96,7 +97,7 @@ def test_gauges_during_a_paused_step_then_gone_with_the_canary(
     assert (seen[WEIGHT], seen[STEP]) == ([(flows.MODEL, 20.0)], [(flows.MODEL, 1.0)]), seen
     assert ("Progressing", "True", "Paused") in seen[CONDITION], seen[CONDITION]
 
-    rollout.cluster.delete("canaries", rollout.name)
+    rollout.cluster.delete(resources.CANARIES, rollout.name)
     empty: Gauges = {WEIGHT: [], STEP: [], CONDITION: set()}
     flows.until(
         lambda: ((left := scrape(operator, rollout.name)) == empty, left),

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
+from hotswap import resources
 from hotswap.local import authorizing
 from tests.integration.operator import flows
 
@@ -125,18 +126,21 @@ def guarded(as_admin: Identity, as_operator: Identity) -> Iterator[str]:
     policy is in effect (a dry-run spec patch by the operator is refused): the Canary's name."""
     name = f"guarded-{uuid.uuid4().hex[:6]}"
     custom = as_admin.custom
-    for plural, body in (("modelversions", model_version()), ("canaries", canary(name))):
+    for plural, body in (
+        (resources.MODEL_VERSIONS, model_version()),
+        (resources.CANARIES, canary(name)),
+    ):
         custom.create_namespaced_custom_object(GROUP, VERSION, as_admin.namespace, plural, body)
 
     def refused() -> tuple[bool, tuple[int, str]]:
-        seen = as_operator.patch("canaries", name, spec_change(), dry_run="All")
+        seen = as_operator.patch(resources.CANARIES, name, spec_change(), dry_run="All")
         return seen[0] == 403 and POLICY_MESSAGE in seen[1], seen
 
     what = f"the admission policy {authorizing.SPEC_GUARD} to refuse a dry-run spec patch"
     flows.until(refused, timeout=POLICY_WAIT_SECONDS, what=what)
     yield name
-    as_admin.delete("canaries", name)
-    as_admin.delete("modelversions", model_version()["metadata"]["name"])
+    as_admin.delete(resources.CANARIES, name)
+    as_admin.delete(resources.MODEL_VERSIONS, model_version()["metadata"]["name"])
 
 
 def spec_change() -> dict[str, Any]:
@@ -164,43 +168,58 @@ def expect_rbac_refusal(seen: tuple[int, str], what: str) -> None:
 def test_a_spec_patch_is_refused_and_a_metadata_patch_accepted(
     as_operator: Identity, as_admin: Identity, guarded: str
 ) -> None:
-    before = as_admin.get("canaries", guarded)["spec"]
-    expect_policy_refusal(as_operator.patch("canaries", guarded, spec_change()), "spec patch")
-    assert as_admin.get("canaries", guarded)["spec"] == before, "the refused patch left spec"
+    before = as_admin.get(resources.CANARIES, guarded)["spec"]
+    expect_policy_refusal(
+        as_operator.patch(resources.CANARIES, guarded, spec_change()), "spec patch"
+    )
+    assert as_admin.get(resources.CANARIES, guarded)["spec"] == before, (
+        "the refused patch left spec"
+    )
 
     mark = uuid.uuid4().hex
-    kept = as_admin.get("canaries", guarded)["metadata"].get("finalizers") or []
+    kept = as_admin.get(resources.CANARIES, guarded)["metadata"].get("finalizers") or []
     metadata = {"annotations": {"hotswap.dev/test-mark": mark}, "finalizers": [*kept, HOLD]}
-    expect_accepted(as_operator.patch("canaries", guarded, {"metadata": metadata}), "metadata")
-    stored = as_admin.get("canaries", guarded)["metadata"]
+    expect_accepted(
+        as_operator.patch(resources.CANARIES, guarded, {"metadata": metadata}), "metadata"
+    )
+    stored = as_admin.get(resources.CANARIES, guarded)["metadata"]
     assert stored["annotations"]["hotswap.dev/test-mark"] == mark, stored
     assert HOLD in stored["finalizers"], stored
     released = {"metadata": {"finalizers": [f for f in stored["finalizers"] if f != HOLD]}}
-    expect_accepted(as_operator.patch("canaries", guarded, released), "finalizer removal")
+    expect_accepted(as_operator.patch(resources.CANARIES, guarded, released), "finalizer removal")
 
 
 def test_the_author_may_still_change_spec(as_admin: Identity, guarded: str) -> None:
     """The policy's premise: it binds the operator only; the user's spec writes go through."""
-    expect_accepted(as_admin.patch("canaries", guarded, spec_change()), "the admin's spec patch")
+    expect_accepted(
+        as_admin.patch(resources.CANARIES, guarded, spec_change()), "the admin's spec patch"
+    )
     assert (
-        as_admin.get("canaries", guarded)["spec"]["version"] == (spec_change()["spec"]["version"])
+        as_admin.get(resources.CANARIES, guarded)["spec"]["version"]
+        == (spec_change()["spec"]["version"])
     )
     restored = {"spec": {"version": model_version()["metadata"]["name"]}}
-    expect_accepted(as_admin.patch("canaries", guarded, restored), "restoring spec")
+    expect_accepted(as_admin.patch(resources.CANARIES, guarded, restored), "restoring spec")
 
 
 def test_status_writes_are_accepted_and_cannot_carry_spec(
     as_operator: Identity, as_admin: Identity, guarded: str
 ) -> None:
-    before = as_admin.get("canaries", guarded)["spec"]
+    before = as_admin.get(resources.CANARIES, guarded)["spec"]
     status = {"status": {"observedGeneration": 4242}}
-    expect_accepted(as_operator.patch_status("canaries", guarded, status), "status patch")
+    expect_accepted(as_operator.patch_status(resources.CANARIES, guarded, status), "status patch")
     smuggled = spec_change() | {"status": {"observedGeneration": 4343}}
-    expect_accepted(as_operator.patch_status("canaries", guarded, smuggled), "status with spec")
-    assert as_admin.get("canaries", guarded)["spec"] == before, "spec changed through /status"
+    expect_accepted(
+        as_operator.patch_status(resources.CANARIES, guarded, smuggled), "status with spec"
+    )
+    assert as_admin.get(resources.CANARIES, guarded)["spec"] == before, (
+        "spec changed through /status"
+    )
     mv = model_version()["metadata"]["name"]
     expect_accepted(
-        as_operator.patch_status("modelversions", mv, {"status": {"observedGeneration": 7}}),
+        as_operator.patch_status(
+            resources.MODEL_VERSIONS, mv, {"status": {"observedGeneration": 7}}
+        ),
         "ModelVersion status patch",
     )
 
@@ -210,12 +229,12 @@ def test_a_model_version_spec_is_refused_and_its_metadata_accepted(
 ) -> None:
     """The CRD's immutability rule answers first here (422): the policy is the second lock."""
     mv = model_version()["metadata"]["name"]
-    status, message = as_operator.patch("modelversions", mv, {"spec": {"format": "skops"}})
+    status, message = as_operator.patch(resources.MODEL_VERSIONS, mv, {"spec": {"format": "skops"}})
     by_crd = status == 422 and "ModelVersion spec is immutable" in message
     by_policy = status == 403 and POLICY_MESSAGE in message
     assert by_crd or by_policy, f"expected the spec patch refused, saw {status} {message!r}"
     annotations = {"metadata": {"annotations": {"hotswap.dev/test-mark": uuid.uuid4().hex}}}
-    expect_accepted(as_operator.patch("modelversions", mv, annotations), "MV annotation")
+    expect_accepted(as_operator.patch(resources.MODEL_VERSIONS, mv, annotations), "MV annotation")
 
 
 @pytest.fixture
@@ -223,7 +242,7 @@ def update_granted(admin: client.ApiClient, namespace: str) -> Iterator[None]:
     """The Role widened to `update` on Canaries, for one test (as a careless edit would)."""
     rbac = client.RbacAuthorizationV1Api(admin)
     name = f"widened-{uuid.uuid4().hex[:6]}"
-    rule = {"apiGroups": [GROUP], "resources": ["canaries"], "verbs": ["update"]}
+    rule = {"apiGroups": [GROUP], "resources": [resources.CANARIES], "verbs": ["update"]}
     role = {"metadata": {"name": name}, "rules": [rule]}
     subject = {
         "kind": "ServiceAccount",
@@ -240,24 +259,26 @@ def update_granted(admin: client.ApiClient, namespace: str) -> Iterator[None]:
 
 
 def test_update_is_refused_by_rbac(as_operator: Identity, guarded: str) -> None:
-    body = as_operator.get("canaries", guarded)
-    expect_rbac_refusal(as_operator.replace("canaries", body), "update with the shipped Role")
+    body = as_operator.get(resources.CANARIES, guarded)
+    expect_rbac_refusal(
+        as_operator.replace(resources.CANARIES, body), "update with the shipped Role"
+    )
 
 
 def test_a_spec_update_is_refused_even_with_update_granted(
     as_operator: Identity, as_admin: Identity, guarded: str, update_granted: None
 ) -> None:
     def metadata_update() -> tuple[bool, tuple[int, str]]:
-        body = as_operator.get("canaries", guarded)
+        body = as_operator.get(resources.CANARIES, guarded)
         body["metadata"].setdefault("annotations", {})["hotswap.dev/test-mark"] = "update"
-        seen = as_operator.replace("canaries", body)
+        seen = as_operator.replace(resources.CANARIES, body)
         return seen[0] == 200, seen
 
     flows.until(metadata_update, timeout=POLICY_WAIT_SECONDS, what="the widened Role in effect")
-    changed = copy.deepcopy(as_operator.get("canaries", guarded))
+    changed = copy.deepcopy(as_operator.get(resources.CANARIES, guarded))
     changed["spec"] |= spec_change()["spec"]
-    expect_policy_refusal(as_operator.replace("canaries", changed), "spec update")
-    kept = as_admin.get("canaries", guarded)["spec"]["version"]
+    expect_policy_refusal(as_operator.replace(resources.CANARIES, changed), "spec update")
+    kept = as_admin.get(resources.CANARIES, guarded)["spec"]["version"]
     assert kept == model_version()["metadata"]["name"], f"spec.version changed to {kept}"
 
 
@@ -280,17 +301,19 @@ def test_another_namespace_is_refused(
 ) -> None:
     other = authorizing.create_namespace(admin, f"elsewhere-{uuid.uuid4().hex[:6]}")
     Identity(admin, other).custom.create_namespaced_custom_object(
-        GROUP, VERSION, other, "canaries", canary(guarded)
+        GROUP, VERSION, other, resources.CANARIES, canary(guarded)
     )
     there = Identity(operator_api, other)
     listing = there.custom.list_namespaced_custom_object
-    expect_rbac_refusal(there.call(listing, GROUP, VERSION, other, "canaries"), "list elsewhere")
+    expect_rbac_refusal(
+        there.call(listing, GROUP, VERSION, other, resources.CANARIES), "list elsewhere"
+    )
     annotate = {"metadata": {"annotations": {"hotswap.dev/test-mark": "x"}}}
-    expect_rbac_refusal(there.patch("canaries", guarded, annotate), "patch elsewhere")
+    expect_rbac_refusal(there.patch(resources.CANARIES, guarded, annotate), "patch elsewhere")
     pods = client.CoreV1Api(operator_api).list_namespaced_pod
     expect_rbac_refusal(there.call(pods, other), "pods elsewhere")
     home = as_operator.custom.list_namespaced_custom_object
-    twin = as_operator.call(home, GROUP, VERSION, as_operator.namespace, "canaries")
+    twin = as_operator.call(home, GROUP, VERSION, as_operator.namespace, resources.CANARIES)
     expect_accepted(twin, "list in its own namespace")
 
 

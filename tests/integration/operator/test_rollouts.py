@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hotswap import resources
 from hotswap.local import watching
 from tests.integration.operator import flows, given
 
@@ -39,7 +40,7 @@ def test_immediate_deploy_then_next_version(rollout: given.Rollout) -> None:
     assert (status["convergedPods"], status["totalPods"]) == (3, 3), status
     history = [(h["version"], h["outcome"]) for h in status["history"]]
     assert history == [(rollout.mv("v2"), "Promoted"), (rollout.mv("v1"), "Promoted")], history
-    serving = rollout.cluster.get("modelversions", rollout.mv("v2"))["status"]["serving"]
+    serving = rollout.cluster.get(resources.MODEL_VERSIONS, rollout.mv("v2"))["status"]["serving"]
     assert serving == "Stable", f"expected ModelVersion v2 serving Stable, saw {serving}"
     reasons = {reason for _, reason, _ in rollout.cluster.events_for(rollout.name)}
     assert {"Deploying", "RolloutComplete"} <= reasons, f"events seen: {reasons}"
@@ -85,7 +86,7 @@ def test_steps_with_a_timed_pause_then_manual_promote(rollout: given.Rollout, fr
     assert split.problem() is None, f"at the open pause: {split.problem()}"
     print(f"\nat 60%: canary answered {split.canary_share:.1%} of {split.keys} request keys")
 
-    rollout.annotate("hotswap.dev/promote")
+    rollout.annotate(resources.PROMOTE_ANNOTATION)
     rollout.ready_on(fresh)
     rollout.expect_pods_serve(fresh)
 
@@ -110,9 +111,9 @@ def test_abort_sends_traffic_back_to_stable_and_stays(rollout: given.Rollout, fr
     rollout.deploy(fresh, strategy=copy.deepcopy(STEPS_WITH_PAUSES))
     rollout.wait("the open pause", lambda s: s.get("currentStep") == 3 and given.paused_in(s))
 
-    rollout.annotate("hotswap.dev/abort")
+    rollout.annotate(resources.ABORT_ANNOTATION)
     body = flows.wait_for_condition(
-        rollout.cluster, "canaries", rollout.name, "Degraded", reason="AbortedByUser"
+        rollout.cluster, resources.CANARIES, rollout.name, "Degraded", reason="AbortedByUser"
     )
     status = body["status"]
     assert (status["stableVersion"], status.get("canaryVersion")) == (rollout.mv("v1"), None)
@@ -142,7 +143,7 @@ def test_offline_gate_refuses_a_worse_version(rollout: given.Rollout) -> None:
 
     rollout.deploy("worse")
     body = flows.wait_for_condition(
-        rollout.cluster, "canaries", rollout.name, "Degraded", reason="OfflineGateFailed"
+        rollout.cluster, resources.CANARIES, rollout.name, "Degraded", reason="OfflineGateFailed"
     )
     analysis = body["status"]["lastAnalysis"]
     assert (analysis["verdict"], analysis["canary"]) == ("Fail", 0.1), analysis
@@ -152,10 +153,10 @@ def test_offline_gate_refuses_a_worse_version(rollout: given.Rollout) -> None:
 def test_a_digest_mismatch_is_refused(rollout: given.Rollout) -> None:
     tampered = copy.deepcopy(rollout.volume.unregistered["tampered"])
     tampered["spec"]["digest"] = "sha256:" + "0" * 64
-    rollout.cluster.create("modelversions", tampered)
+    rollout.cluster.create(resources.MODEL_VERSIONS, tampered)
     verified = flows.wait_for_condition(
         rollout.cluster,
-        "modelversions",
+        resources.MODEL_VERSIONS,
         rollout.mv("tampered"),
         "Verified",
         status="False",
@@ -167,7 +168,7 @@ def test_a_digest_mismatch_is_refused(rollout: given.Rollout) -> None:
     rollout.ready_on("v1")
     rollout.deploy("tampered")
     degraded = flows.wait_for_condition(
-        rollout.cluster, "canaries", rollout.name, "Degraded", reason="ModelVersionRejected"
+        rollout.cluster, resources.CANARIES, rollout.name, "Degraded", reason="ModelVersionRejected"
     )
     assert "DigestMismatch" in flows.condition(degraded, "Degraded")["message"]
     rollout.expect_pods_serve("v1")
@@ -181,7 +182,7 @@ def test_a_pod_that_cannot_load_degrades_and_old_version_keeps_serving(
 
     rollout.deploy("broken")
     body = flows.wait_for_condition(
-        rollout.cluster, "canaries", rollout.name, "Degraded", reason="PodLoadFailed"
+        rollout.cluster, resources.CANARIES, rollout.name, "Degraded", reason="PodLoadFailed"
     )
     message = flows.condition(body, "Degraded")["message"]
     assert "inference-" in message and rollout.version_id("broken") in message, message
@@ -195,7 +196,7 @@ def test_a_missing_model_version_is_reported_and_recovers(rollout: given.Rollout
     rollout.create("late")
     body = flows.wait_for_condition(
         rollout.cluster,
-        "canaries",
+        resources.CANARIES,
         rollout.name,
         "Progressing",
         status="False",
@@ -204,7 +205,7 @@ def test_a_missing_model_version_is_reported_and_recovers(rollout: given.Rollout
     message = flows.condition(body, "Progressing")["message"]
     assert rollout.mv("late") in message and "does not exist" in message, message
 
-    rollout.cluster.create("modelversions", rollout.volume.unregistered["late"])
+    rollout.cluster.create(resources.MODEL_VERSIONS, rollout.volume.unregistered["late"])
     rollout.ready_on("late")
     rollout.expect_pods_serve("late")
 

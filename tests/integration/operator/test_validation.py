@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from hotswap import resources
 from tests.integration.operator import flows
 
 VERSION_ID = "20261128_142501_3f9c1a2b"
@@ -27,7 +28,7 @@ def model_version(**spec: Any) -> dict[str, Any]:
         "metrics": {"accuracy": 0.9, "macroF1": 0.9},
     }
     body = {
-        "apiVersion": "hotswap.dev/v1alpha1",
+        "apiVersion": resources.API_VERSION,
         "kind": "ModelVersion",
         "metadata": {"name": "intent-20261128-142501-3f9c1a2b"},
         "spec": {k: v for k, v in (base | spec).items() if v is not None},
@@ -42,7 +43,7 @@ def canary(name: str = "bad", **spec: Any) -> dict[str, Any]:
         "selector": {"matchLabels": {"app": "x"}},
     }
     return {
-        "apiVersion": "hotswap.dev/v1alpha1",
+        "apiVersion": resources.API_VERSION,
         "kind": "Canary",
         "metadata": {"name": name},
         "spec": {k: v for k, v in (base | spec).items() if v is not None},
@@ -217,7 +218,7 @@ def rejection(create: Callable[[], Any]) -> str:
 def test_invalid_model_version_is_rejected(
     cluster: flows.Cluster, what: str, body: dict[str, Any], expected: str
 ) -> None:
-    message = rejection(lambda: cluster.create("modelversions", body))
+    message = rejection(lambda: cluster.create(resources.MODEL_VERSIONS, body))
     assert expected in message, (
         f"{what}: expected the message to name {expected!r}, got {message!r}"
     )
@@ -229,7 +230,7 @@ def test_invalid_model_version_is_rejected(
 def test_invalid_canary_is_rejected(
     cluster: flows.Cluster, what: str, body: dict[str, Any], expected: str
 ) -> None:
-    message = rejection(lambda: cluster.create("canaries", body))
+    message = rejection(lambda: cluster.create(resources.CANARIES, body))
     assert expected in message, (
         f"{what}: expected the message to name {expected!r}, got {message!r}"
     )
@@ -254,20 +255,20 @@ def test_model_version_spec_is_immutable(
         "intent-20261128-142501-00000001",
     )
     name = body["metadata"]["name"]
-    cluster.delete("modelversions", name)
-    cluster.create("modelversions", body)
+    cluster.delete(resources.MODEL_VERSIONS, name)
+    cluster.create(resources.MODEL_VERSIONS, body)
     try:
-        message = rejection(lambda: cluster.patch("modelversions", name, {"spec": change}))
+        message = rejection(lambda: cluster.patch(resources.MODEL_VERSIONS, name, {"spec": change}))
         assert "ModelVersion spec is immutable" in message, f"changing {what}: got {message!r}"
     finally:
-        cluster.delete("modelversions", name)
+        cluster.delete(resources.MODEL_VERSIONS, name)
 
 
 def test_an_ordinary_sticky_header_is_accepted(cluster: flows.Cluster) -> None:
     """The twin of the denied sticky headers: a header of the caller's own passes the rule."""
-    cluster.delete("canaries", "sticky-ok")
-    cluster.create("canaries", canary("sticky-ok", stickyHeader="X-User-Bucket"))
-    cluster.delete("canaries", "sticky-ok")
+    cluster.delete(resources.CANARIES, "sticky-ok")
+    cluster.create(resources.CANARIES, canary("sticky-ok", stickyHeader="X-User-Bucket"))
+    cluster.delete(resources.CANARIES, "sticky-ok")
 
 
 def test_a_bandit_and_a_full_analysis_are_accepted(cluster: flows.Cluster) -> None:
@@ -286,22 +287,24 @@ def test_a_bandit_and_a_full_analysis_are_accepted(cluster: flows.Cluster) -> No
     }
     bandit = {"floor": 5, "initialWeight": 10, "ceiling": 50, "promoteProbability": 0.99}
     body = canary("bandit-ok", strategy={"type": "Bandit", "bandit": bandit}, analysis=analysis)
-    cluster.delete("canaries", "bandit-ok")
-    created = cluster.create("canaries", body)
-    cluster.delete("canaries", "bandit-ok")
+    cluster.delete(resources.CANARIES, "bandit-ok")
+    created = cluster.create(resources.CANARIES, body)
+    cluster.delete(resources.CANARIES, "bandit-ok")
     assert created["spec"]["strategy"]["bandit"]["minFeedback"] == 100, "defaults applied"
     assert created["spec"]["analysis"]["reward"]["enabled"] is True
 
 
 def test_canary_model_is_immutable(cluster: flows.Cluster) -> None:
-    cluster.create("canaries", canary("immutable-model"))
+    cluster.create(resources.CANARIES, canary("immutable-model"))
     try:
         message = rejection(
-            lambda: cluster.patch("canaries", "immutable-model", {"spec": {"model": "other"}})
+            lambda: cluster.patch(
+                resources.CANARIES, "immutable-model", {"spec": {"model": "other"}}
+            )
         )
         assert "spec.model is immutable" in message, f"got {message!r}"
     finally:
-        cluster.delete("canaries", "immutable-model")
+        cluster.delete(resources.CANARIES, "immutable-model")
 
 
 def test_at_least_fifty_kinds_of_invalid_objects_are_covered() -> None:

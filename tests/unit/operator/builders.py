@@ -1,4 +1,4 @@
-"""Given-helpers for the operator's pure logic: specs, statuses and verdicts in one line each."""
+"""Given-helpers for the operator's pure logic: specs, statuses and observations, one line each."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hotswap_operator import conditions, specs, statuses, verdicts
+from hotswap_operator import conditions, observations, specs, statuses
 
 NOW = datetime(2026, 11, 28, 14, 30, 0, tzinfo=UTC)
 OLD, NEW, OTHER = (
@@ -60,17 +60,17 @@ def pods(*ready: bool) -> list[statuses.PodState]:
     ]
 
 
-def verdict(
+def observed(
     *,
-    state: str = verdicts.VERIFIED,
+    state: str = observations.VERIFIED,
     target: str = NEW,
     converged: bool = True,
     generation: int = 1,
     **fields: Any,
-) -> verdicts.Verdict:
-    return verdicts.Verdict(
+) -> observations.Observation:
+    return observations.Observation(
         generation=generation,
-        target=verdicts.Target(
+        target=observations.Target(
             name=target,
             state=state,
             message=f"{target} is {state}",

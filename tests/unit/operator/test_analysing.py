@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from hotswap_operator import deciding, reasons, specs, statuses
+from hotswap_operator import conditions, deciding, specs, statuses
 from hotswap_operator.statuses import AnalysisStatus, CanaryStatus, Counts, Pair, PodWindow
 from hotswap_operator.windows import PodSample
 
-from tests.unit.operator.builders import NEW, NOW, OLD, ago, condition, spec, stepping, verdict
+from tests.unit.operator.builders import NEW, NOW, OLD, ago, condition, observed, spec, stepping
 
 ANALYSIS_STEPS = [
     specs.Step(name="ten", set_weight=10),
@@ -55,7 +55,7 @@ def at_step(step: int, *, started: int = 0, **fields: object) -> CanaryStatus:
 
 def look(stable: Counts, canary: Counts, **fields: object) -> object:
     sample = PodSample("pod-0", "e0", Pair(stable=stable, canary=canary))
-    return verdict(samples=[sample], **fields)
+    return observed(samples=[sample], **fields)
 
 
 HEALTHY = (counts(20_000), counts(4_000))
@@ -65,7 +65,7 @@ BROKEN = (counts(20_000), counts(4_000, errors=400))
 def test_an_analysis_step_holds_while_inconclusive_and_says_so() -> None:
     decision = deciding.next_decision(steps_spec(), at_step(1), look(counts(5), counts(1)), NOW)
     assert decision.status.current_step == 1, "expected the step to hold without enough data"
-    assert condition(decision.status, "Progressing") == ("True", reasons.ANALYSING)
+    assert condition(decision.status, "Progressing") == ("True", conditions.ANALYSING)
     assert decision.status.analysis is not None
     assert decision.status.analysis.verdict == statuses.INCONCLUSIVE
 
@@ -83,8 +83,8 @@ def test_a_failing_canary_is_rolled_back_at_once_with_the_numbers() -> None:
     decision = deciding.next_decision(steps_spec(), at_step(1), look(*BROKEN), NOW)
     status = decision.status
     assert (status.stable_version, status.canary_version, status.weight) == (OLD, None, 0)
-    assert condition(status, "Degraded") == ("True", reasons.ANALYSIS_FAILED)
-    assert status.history[0].reason == reasons.ANALYSIS_FAILED
+    assert condition(status, "Degraded") == ("True", conditions.ANALYSIS_FAILED)
+    assert status.history[0].reason == conditions.ANALYSIS_FAILED
     last = status.last_analysis
     assert last is not None and last.metric == "errorRate" and last.verdict == statuses.FAIL
     assert last.canary == 0.1 and last.stable == 0.0, last
@@ -96,7 +96,7 @@ def test_a_failing_canary_is_rolled_back_at_once_with_the_numbers() -> None:
 def test_with_spec_analysis_a_steps_rollout_is_checked_during_a_pause_too() -> None:
     paused = at_step(2)
     checked = deciding.next_decision(steps_spec(alpha=0.05), paused, look(*BROKEN), NOW)
-    assert condition(checked.status, "Degraded") == ("True", reasons.ANALYSIS_FAILED)
+    assert condition(checked.status, "Degraded") == ("True", conditions.ANALYSIS_FAILED)
     unchecked = deciding.next_decision(steps_spec(), paused, look(*BROKEN), NOW)
     assert unchecked.status.canary_version == NEW, "without spec.analysis a pause only pauses"
     assert unchecked.status.analysis is not None
@@ -104,9 +104,9 @@ def test_with_spec_analysis_a_steps_rollout_is_checked_during_a_pause_too() -> N
 
 
 def test_missing_data_is_never_a_failure() -> None:
-    no_pods = deciding.next_decision(steps_spec(alpha=0.05), at_step(2), verdict(), NOW)
+    no_pods = deciding.next_decision(steps_spec(alpha=0.05), at_step(2), observed(), NOW)
     assert no_pods.status.canary_version == NEW
-    broken = verdict(source="Prometheus", source_error="Prometheus did not answer")
+    broken = observed(source="Prometheus", source_error="Prometheus did not answer")
     failed_source = deciding.next_decision(steps_spec(alpha=0.05), at_step(2), broken, NOW)
     assert failed_source.status.canary_version == NEW
     assert failed_source.status.analysis is not None
@@ -122,10 +122,10 @@ def run_out(choice: str) -> CanaryStatus:
 def test_still_inconclusive_at_the_maximum_duration_follows_on_inconclusive() -> None:
     paused = run_out(specs.PAUSE)
     assert paused.current_step == 1
-    assert condition(paused, "Progressing") == ("True", reasons.ANALYSIS_INCONCLUSIVE)
+    assert condition(paused, "Progressing") == ("True", conditions.ANALYSIS_INCONCLUSIVE)
     rolled_back = run_out(specs.ROLLBACK)
     assert (rolled_back.stable_version, rolled_back.canary_version) == (OLD, None)
-    assert condition(rolled_back, "Degraded") == ("True", reasons.ANALYSIS_INCONCLUSIVE)
+    assert condition(rolled_back, "Degraded") == ("True", conditions.ANALYSIS_INCONCLUSIVE)
     promoted = run_out(specs.PROMOTE)
     assert promoted.current_step == 2, "Promote moves past the analysis step"
 
@@ -168,11 +168,11 @@ def test_an_idle_look_writes_nothing_until_the_interval() -> None:
 
 def test_no_ready_pod_confirms_nothing() -> None:
     none = deciding.next_decision(
-        spec(steps=True), stepping(0, 0), verdict(pods=[], routing_matches=True), NOW
+        spec(steps=True), stepping(0, 0), observed(pods=[], routing_matches=True), NOW
     )
     assert none.status.current_step == 0, "0 pods must not count as converged"
-    assert condition(none.status, "Progressing") == ("True", reasons.NO_READY_PODS)
-    one = deciding.next_decision(spec(steps=True), stepping(0, 0), verdict(), NOW)
+    assert condition(none.status, "Progressing") == ("True", conditions.NO_READY_PODS)
+    one = deciding.next_decision(spec(steps=True), stepping(0, 0), observed(), NOW)
     assert one.status.weight == 10, "with ready pods that confirm, the step proceeds"
 
 
@@ -187,7 +187,7 @@ def bandit_status(weight: int = 10, *, moved: int = 60) -> CanaryStatus:
 
 def test_bandit_starts_at_its_initial_weight() -> None:
     before = replace(stepping(0, 0), canary_version=None, current_step=None, rollout=None)
-    decision = deciding.next_decision(bandit_spec(), before, verdict(), NOW)
+    decision = deciding.next_decision(bandit_spec(), before, observed(), NOW)
     status = decision.status
     assert (status.canary_version, status.weight, status.current_step) == (NEW, 10, None)
 
@@ -195,7 +195,7 @@ def test_bandit_starts_at_its_initial_weight() -> None:
 def test_bandit_never_moves_weight_without_data() -> None:
     decision = deciding.next_decision(bandit_spec(), bandit_status(), look(*HEALTHY), NOW)
     assert decision.status.weight == 10
-    assert condition(decision.status, "Progressing") == ("True", reasons.BANDIT_ADJUSTING)
+    assert condition(decision.status, "Progressing") == ("True", conditions.BANDIT_ADJUSTING)
 
 
 def test_bandit_moves_weight_towards_the_better_arm_within_floor_and_ceiling() -> None:
@@ -219,10 +219,12 @@ def test_bandit_promotes_a_clearly_better_canary_and_rolls_back_a_worse_one() ->
     bad = counts(20_000, rewards=(2_000, 1_800)), counts(4_000, rewards=(2_000, 1_500))
     failed = deciding.next_decision(bandit_spec(), bandit_status(), look(*bad), NOW).status
     assert (failed.stable_version, failed.canary_version) == (OLD, None), failed
-    assert condition(failed, "Degraded") == ("True", reasons.ANALYSIS_FAILED), "reward proven worse"
+    assert condition(failed, "Degraded") == ("True", conditions.ANALYSIS_FAILED), (
+        "reward proven worse"
+    )
     no_reward_test = replace(
         bandit_spec(), analysis=specs.Analysis(reward=specs.Check(enabled=False))
     )
     rejected = deciding.next_decision(no_reward_test, bandit_status(), look(*bad), NOW).status
     assert (rejected.stable_version, rejected.canary_version) == (OLD, None), rejected
-    assert condition(rejected, "Degraded") == ("True", reasons.BANDIT_REJECTED)
+    assert condition(rejected, "Degraded") == ("True", conditions.BANDIT_REJECTED)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hotswap_operator import configs, signalling
-from hotswap_operator.finding import Pod
+from hotswap_operator import reloading, runtimes
+from hotswap_operator.reloading import Pod
 
 
 def environ(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -19,7 +19,7 @@ def environ(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_the_token_file_is_read_again_after_a_rotation(tmp_path: Path) -> None:
     token_file = tmp_path / "reload-token"
     token_file.write_text("first-token\n")
-    config = configs.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(token_file)))
+    config = runtimes.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(token_file)))
     assert config.reload_token == "first-token"
     rotated = tmp_path / "rotated"
     rotated.write_text("second-token\n")
@@ -28,23 +28,23 @@ def test_the_token_file_is_read_again_after_a_rotation(tmp_path: Path) -> None:
 
 
 def test_the_env_token_is_used_without_a_file(tmp_path: Path) -> None:
-    config = configs.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN="from-env"))
+    config = runtimes.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN="from-env"))
     assert config.reload_token == "from-env"
-    assert configs.load_config(environ(tmp_path)).reload_token is None
+    assert runtimes.load_config(environ(tmp_path)).reload_token is None
 
 
 def test_a_missing_token_file_is_refused_at_startup(tmp_path: Path) -> None:
     missing = tmp_path / "nothing-here"
-    with pytest.raises(configs.ConfigError, match="HOTSWAP_RELOAD_TOKEN_FILE"):
-        configs.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(missing)))
+    with pytest.raises(runtimes.ConfigError, match="HOTSWAP_RELOAD_TOKEN_FILE"):
+        runtimes.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(missing)))
 
 
 def test_a_token_file_that_vanishes_later_names_the_setting(tmp_path: Path) -> None:
     token_file = tmp_path / "reload-token"
     token_file.write_text("t")
-    config = configs.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(token_file)))
+    config = runtimes.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(token_file)))
     token_file.unlink()
-    with pytest.raises(configs.ConfigError, match="HOTSWAP_RELOAD_TOKEN_FILE"):
+    with pytest.raises(runtimes.ConfigError, match="HOTSWAP_RELOAD_TOKEN_FILE"):
         _ = config.reload_token
 
 
@@ -87,10 +87,10 @@ def test_after_a_rotation_the_pods_accept_the_operators_signals(
     operator_token = tmp_path / "operator-token"
     for path in (pod_token, operator_token):
         path.write_text("old-token")
-    config = configs.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(operator_token)))
+    config = runtimes.load_config(environ(tmp_path, HOTSWAP_RELOAD_TOKEN_FILE=str(operator_token)))
 
     def status_code() -> int:
-        reply = signalling.read_pods([target], token=config.reload_token, timeout=5)[0]
+        reply = reloading.read_pods([target], token=config.reload_token, timeout=5)[0]
         return reply.code
 
     assert status_code() == 200

@@ -1,4 +1,5 @@
-"""next_decision, table-driven: given a spec, the last status and a verdict, the next status."""
+"""next_decision, table-driven: given a spec, the last status and what was observed, the next
+status."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from hotswap_operator import deciding, reasons, specs, statuses, verdicts
+from hotswap_operator import conditions, deciding, observations, specs, statuses
 from hotswap_operator.statuses import CanaryStatus
 
 from tests.unit.operator.builders import (
@@ -16,12 +17,12 @@ from tests.unit.operator.builders import (
     OLD,
     OTHER,
     condition,
+    observed,
     pods,
     rollout,
     spec,
     status,
     stepping,
-    verdict,
 )
 
 
@@ -30,210 +31,215 @@ class Case:
     name: str
     spec: specs.CanarySpec
     status: CanaryStatus
-    verdict: verdicts.Verdict
+    observed: observations.Observation
     expect: dict[str, Any]  # status field -> expected value
     conditions: dict[str, tuple[str, str]] = field(default_factory=dict)  # type -> status, reason
 
 
 GATE = specs.OfflineGate(metric="accuracy", max_drop=0.01)
-PASS = verdicts.GateResult(passed=True, metric="accuracy", message="ok", stable=0.9, canary=0.9)
-FAIL = verdicts.GateResult(passed=False, metric="accuracy", message="drop", stable=0.9, canary=0.8)
-FAILURE = verdicts.PodFailure(pod="pod-1", version=NEW, reason="digest mismatch")
+PASS = observations.GateResult(passed=True, metric="accuracy", message="ok", stable=0.9, canary=0.9)
+FAIL = observations.GateResult(
+    passed=False, metric="accuracy", message="drop", stable=0.9, canary=0.8
+)
+FAILURE = observations.PodFailure(pod="pod-1", version=NEW, reason="digest mismatch")
 
 CASES = [
     Case(
         "first deploy switches the verified version in as stable",
         spec(),
         CanaryStatus(),
-        verdict(),
+        observed(),
         {"stable_version": NEW, "canary_version": None, "weight": 0},
         {
-            "Progressing": ("True", reasons.DEPLOYING),
-            "Ready": ("False", reasons.ROLLOUT_IN_PROGRESS),
+            "Progressing": ("True", conditions.DEPLOYING),
+            "Ready": ("False", conditions.ROLLOUT_IN_PROGRESS),
         },
     ),
     Case(
         "first deploy waits for a missing ModelVersion and says so",
         spec(),
         CanaryStatus(),
-        verdict(state=verdicts.MISSING),
+        observed(state=observations.MISSING),
         {"stable_version": None},
         {
-            "Progressing": ("False", reasons.MODEL_VERSION_MISSING),
-            "Ready": ("False", reasons.NO_STABLE_VERSION),
+            "Progressing": ("False", conditions.MODEL_VERSION_MISSING),
+            "Ready": ("False", conditions.NO_STABLE_VERSION),
         },
     ),
     Case(
         "first deploy of an unverified version waits",
         spec(),
         CanaryStatus(),
-        verdict(state=verdicts.PENDING),
+        observed(state=observations.PENDING),
         {"stable_version": None},
-        {"Progressing": ("False", reasons.MODEL_VERSION_NOT_VERIFIED)},
+        {"Progressing": ("False", conditions.MODEL_VERSION_NOT_VERIFIED)},
     ),
     Case(
         "steady and converged is Ready",
         spec(version=OLD),
         status(),
-        verdict(target=OLD),
+        observed(target=OLD),
         {"stable_version": OLD, "converged_pods": 3, "total_pods": 3},
-        {"Ready": ("True", reasons.CONVERGED), "Degraded": ("False", reasons.HEALTHY)},
+        {"Ready": ("True", conditions.CONVERGED), "Degraded": ("False", conditions.HEALTHY)},
     ),
     Case(
         "steady with a pod behind is not Ready",
         spec(version=OLD),
         status(),
-        verdict(target=OLD, pods=pods(True, False, True), routing_matches=True),
+        observed(target=OLD, pods=pods(True, False, True), routing_matches=True),
         {"converged_pods": 2, "total_pods": 3},
-        {"Ready": ("False", reasons.WAITING_FOR_PODS)},
+        {"Ready": ("False", conditions.WAITING_FOR_PODS)},
     ),
     Case(
         "steady without pods is not Ready, naming the selector",
         spec(version=OLD),
         status(),
-        verdict(target=OLD, pods=[]),
+        observed(target=OLD, pods=[]),
         {"total_pods": 0},
-        {"Ready": ("False", reasons.NO_READY_PODS)},
+        {"Ready": ("False", conditions.NO_READY_PODS)},
     ),
     Case(
         "Immediate switches stable at once, remembering where it came from",
         spec(),
         status(),
-        verdict(),
+        observed(),
         {
             "stable_version": NEW,
             "rollout": rollout().__class__(NEW, "Deploy", "2026-11-28T14:30:00Z", OLD),
         },
-        {"Progressing": ("True", reasons.DEPLOYING)},
+        {"Progressing": ("True", conditions.DEPLOYING)},
     ),
     Case(
         "Immediate waits until every pod reports the new stable",
         spec(),
         status(stable_version=NEW, rollout=rollout()),
-        verdict(pods=pods(True, False, True), routing_matches=True),
+        observed(pods=pods(True, False, True), routing_matches=True),
         {"stable_version": NEW, "rollout": rollout()},
         {
-            "Progressing": ("True", reasons.WAITING_FOR_PODS),
-            "Ready": ("False", reasons.ROLLOUT_IN_PROGRESS),
+            "Progressing": ("True", conditions.WAITING_FOR_PODS),
+            "Ready": ("False", conditions.ROLLOUT_IN_PROGRESS),
         },
     ),
     Case(
         "Immediate completes once converged, recorded in history",
         spec(),
         status(stable_version=NEW, rollout=rollout()),
-        verdict(),
+        observed(),
         {"rollout": None},
-        {"Progressing": ("False", reasons.ROLLOUT_COMPLETE), "Ready": ("True", reasons.CONVERGED)},
+        {
+            "Progressing": ("False", conditions.ROLLOUT_COMPLETE),
+            "Ready": ("True", conditions.CONVERGED),
+        },
     ),
     Case(
         "Steps starts with the canary loaded at weight 0",
         spec(steps=True),
         status(),
-        verdict(),
+        observed(),
         {"stable_version": OLD, "canary_version": NEW, "weight": 0, "current_step": 0},
-        {"Progressing": ("True", reasons.STEPPING)},
+        {"Progressing": ("True", conditions.STEPPING)},
     ),
     Case(
         "a setWeight step sets the weight",
         spec(steps=True),
         stepping(0, 0),
-        verdict(),
+        observed(),
         {"weight": 10, "current_step": 0},
-        {"Progressing": ("True", reasons.STEPPING)},
+        {"Progressing": ("True", conditions.STEPPING)},
     ),
     Case(
         "a setWeight step advances once converged at its weight",
         spec(steps=True),
         stepping(0, 10),
-        verdict(),
+        observed(),
         {"weight": 10, "current_step": 1, "step_started_at": "2026-11-28T14:30:00Z"},
     ),
     Case(
         "nothing advances while a pod has not confirmed",
         spec(steps=True),
         stepping(0, 10),
-        verdict(pods=pods(True, False, True), routing_matches=True),
+        observed(pods=pods(True, False, True), routing_matches=True),
         {"weight": 10, "current_step": 0},
     ),
     Case(
         "nothing advances while routing.json is not as declared",
         spec(steps=True),
         stepping(0, 10),
-        verdict(routing_matches=False, pods=pods(True, True, True)),
+        observed(routing_matches=False, pods=pods(True, True, True)),
         {"weight": 10, "current_step": 0},
     ),
     Case(
         "a timed pause holds before its end",
         spec(steps=True),
         stepping(1, 10, started=29),
-        verdict(),
+        observed(),
         {"current_step": 1},
-        {"Progressing": ("True", reasons.PAUSED)},
+        {"Progressing": ("True", conditions.PAUSED)},
     ),
     Case(
         "a timed pause ends after durationSeconds",
         spec(steps=True),
         stepping(1, 10, started=30),
-        verdict(),
+        observed(),
         {"current_step": 2},
     ),
     Case(
         "a timed pause ends early when promoted",
         spec(steps=True),
         stepping(1, 10, started=1),
-        verdict(promote="t1"),
+        observed(promote="t1"),
         {"current_step": 2, "promote_handled": "t1"},
     ),
     Case(
         "an open pause holds without a promote",
         spec(steps=True),
         stepping(3, 50, started=3600),
-        verdict(),
+        observed(),
         {"current_step": 3},
-        {"Progressing": ("True", reasons.PAUSED)},
+        {"Progressing": ("True", conditions.PAUSED)},
     ),
     Case(
         "an open pause holds when the promote was already handled",
         spec(steps=True),
         stepping(3, 50, promote_handled="t1"),
-        verdict(promote="t1"),
+        observed(promote="t1"),
         {"current_step": 3},
     ),
     Case(
         "an open pause continues on a new promote",
         spec(steps=True),
         stepping(3, 50, promote_handled="t1"),
-        verdict(promote="t2"),
+        observed(promote="t2"),
         {"current_step": 4, "promote_handled": "t2"},
     ),
     Case(
         "an analysis step holds without data (missing data is never a verdict)",
         spec(steps=True),
         stepping(4, 50),
-        verdict(),
+        observed(),
         {"current_step": 4},
-        {"Progressing": ("True", reasons.ANALYSING)},
+        {"Progressing": ("True", conditions.ANALYSING)},
     ),
     Case(
         "a promote by hand moves past an analysis step that holds",
         spec(steps=True),
         stepping(4, 50),
-        verdict(promote="p9"),
+        observed(promote="p9"),
         {"current_step": 5, "promote_handled": "p9"},
     ),
     Case(
         "after the last step the canary becomes stable",
         spec(steps=True),
         stepping(5, 50),
-        verdict(),
+        observed(),
         {"stable_version": NEW, "canary_version": None, "weight": 0, "current_step": None},
-        {"Progressing": ("True", reasons.PROMOTING)},
+        {"Progressing": ("True", conditions.PROMOTING)},
     ),
     Case(
         "abort sends all traffic back to stable and stays Degraded",
         spec(steps=True),
         stepping(2, 50),
-        verdict(abort="a1"),
+        observed(abort="a1"),
         {
             "stable_version": OLD,
             "canary_version": None,
@@ -243,119 +249,119 @@ CASES = [
             "rollout": None,
         },
         {
-            "Degraded": ("True", reasons.ABORTED_BY_USER),
-            "Ready": ("False", reasons.ABORTED_BY_USER),
+            "Degraded": ("True", conditions.ABORTED_BY_USER),
+            "Ready": ("False", conditions.ABORTED_BY_USER),
         },
     ),
     Case(
         "an abort without a rollout is only marked handled",
         spec(version=OLD),
         status(),
-        verdict(target=OLD, abort="a1"),
+        observed(target=OLD, abort="a1"),
         {"stable_version": OLD, "abort_handled": "a1", "aborted_generation": None},
     ),
     Case(
         "an aborted generation holds on stable",
         spec(steps=True),
         status(aborted_generation=1),
-        verdict(),
+        observed(),
         {"stable_version": OLD, "canary_version": None},
     ),
     Case(
         "a new generation after an abort starts again",
         spec(steps=True),
         status(aborted_generation=1),
-        verdict(generation=2),
+        observed(generation=2),
         {"canary_version": NEW, "current_step": 0},
-        {"Degraded": ("False", reasons.HEALTHY)},
+        {"Degraded": ("False", conditions.HEALTHY)},
     ),
     Case(
         "a pod that fails to load the canary aborts, naming it",
         spec(steps=True),
         stepping(2, 50),
-        verdict(pod_failure=FAILURE),
+        observed(pod_failure=FAILURE),
         {"stable_version": OLD, "canary_version": None, "aborted_generation": 1},
-        {"Degraded": ("True", reasons.POD_LOAD_FAILED)},
+        {"Degraded": ("True", conditions.POD_LOAD_FAILED)},
     ),
     Case(
         "a pod that fails an Immediate switch brings back the previous stable",
         spec(),
         status(stable_version=NEW, rollout=rollout()),
-        verdict(pod_failure=FAILURE),
+        observed(pod_failure=FAILURE),
         {"stable_version": OLD, "rollout": None},
-        {"Degraded": ("True", reasons.POD_LOAD_FAILED)},
+        {"Degraded": ("True", conditions.POD_LOAD_FAILED)},
     ),
     Case(
         "a version that served before is an instant rollback, even with steps",
         spec(steps=True),
         status(),
-        verdict(served_before=True),
+        observed(served_before=True),
         {"stable_version": NEW, "canary_version": None, "current_step": None},
-        {"Progressing": ("True", reasons.ROLLING_BACK)},
+        {"Progressing": ("True", conditions.ROLLING_BACK)},
     ),
     Case(
         "a rollback skips the offline gate",
         spec(offline_gate=GATE),
         status(),
-        verdict(served_before=True, gate=FAIL),
+        observed(served_before=True, gate=FAIL),
         {"stable_version": NEW},
     ),
     Case(
         "the offline gate refuses a worse candidate",
         spec(steps=True, offline_gate=GATE),
         status(),
-        verdict(gate=FAIL),
+        observed(gate=FAIL),
         {"stable_version": OLD, "canary_version": None, "aborted_generation": 1},
-        {"Degraded": ("True", reasons.OFFLINE_GATE_FAILED)},
+        {"Degraded": ("True", conditions.OFFLINE_GATE_FAILED)},
     ),
     Case(
         "the offline gate lets a good candidate through",
         spec(steps=True, offline_gate=GATE),
         status(),
-        verdict(gate=PASS),
+        observed(gate=PASS),
         {"canary_version": NEW},
     ),
     Case(
         "a rejected ModelVersion degrades the Canary, stable keeps serving",
         spec(),
         status(),
-        verdict(state=verdicts.REJECTED),
+        observed(state=observations.REJECTED),
         {"stable_version": OLD},
         {
-            "Degraded": ("True", reasons.MODEL_VERSION_REJECTED),
-            "Ready": ("False", reasons.MODEL_VERSION_REJECTED),
+            "Degraded": ("True", conditions.MODEL_VERSION_REJECTED),
+            "Ready": ("False", conditions.MODEL_VERSION_REJECTED),
         },
     ),
     Case(
         "a missing ModelVersion is reported while stable serves",
         spec(),
         status(),
-        verdict(state=verdicts.MISSING),
+        observed(state=observations.MISSING),
         {"stable_version": OLD},
-        {"Progressing": ("False", reasons.MODEL_VERSION_MISSING)},
+        {"Progressing": ("False", conditions.MODEL_VERSION_MISSING)},
     ),
     Case(
         "pointing back at stable mid-rollout drops the canary",
         spec(version=OLD, steps=True),
         stepping(2, 50),
-        verdict(target=OLD),
+        observed(target=OLD),
         {"stable_version": OLD, "canary_version": None, "rollout": None},
-        {"Progressing": ("False", reasons.SPEC_REVERTED)},
+        {"Progressing": ("False", conditions.SPEC_REVERTED)},
     ),
     Case(
         "a new version mid-rollout supersedes the canary first",
         spec(version=OTHER, steps=True),
         stepping(2, 50),
-        verdict(target=OTHER),
+        observed(target=OTHER),
         {"stable_version": OLD, "canary_version": None, "rollout": None},
-        {"Progressing": ("True", reasons.SUPERSEDED)},
+        {"Progressing": ("True", conditions.SUPERSEDED)},
     ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_next_decision(case: Case) -> None:
-    decision = deciding.next_decision(case.spec, case.status, case.verdict, NOW)
+    decision = deciding.next_decision(case.spec, case.status, case.observed, NOW)
     for name, expected in case.expect.items():
         seen = getattr(decision.status, name)
         assert seen == expected, f"{case.name}: expected {name}={expected!r}, seen {seen!r}"
@@ -367,21 +373,21 @@ def test_next_decision(case: Case) -> None:
 
 
 def test_every_decision_records_the_generation_it_saw() -> None:
-    decision = deciding.next_decision(spec(), status(), verdict(generation=7), NOW)
+    decision = deciding.next_decision(spec(), status(), observed(generation=7), NOW)
     assert decision.status.observed_generation == 7
     assert {c.observed_generation for c in decision.status.conditions} == {7}
 
 
 def test_an_abort_is_recorded_in_history_and_warned_about() -> None:
-    decision = deciding.next_decision(spec(steps=True), stepping(2, 50), verdict(abort="a"), NOW)
+    decision = deciding.next_decision(spec(steps=True), stepping(2, 50), observed(abort="a"), NOW)
     entry = decision.status.history[0]
     assert (entry.version, entry.outcome, entry.reason) == (
         NEW,
         statuses.ABORTED,
-        reasons.ABORTED_BY_USER,
+        conditions.ABORTED_BY_USER,
     )
     warnings = [e for e in decision.events if e.type == "Warning"]
-    assert [e.reason for e in warnings] == [reasons.ABORTED_BY_USER], f"events {decision.events}"
+    assert [e.reason for e in warnings] == [conditions.ABORTED_BY_USER], f"events {decision.events}"
 
 
 def test_history_keeps_the_newest_entries_up_to_the_limit() -> None:
@@ -392,7 +398,7 @@ def test_history_keeps_the_newest_entries_up_to_the_limit() -> None:
     decision = deciding.next_decision(
         spec(history_limit=3),
         status(stable_version=NEW, rollout=rollout(), history=old),
-        verdict(),
+        observed(),
         NOW,
     )
     seen = [e.version for e in decision.status.history]
@@ -405,7 +411,7 @@ def test_a_full_steps_rollout_reaches_stable_in_bounded_decisions() -> None:
     current, now = status(), NOW
     for _ in range(40):
         promote = {3: "p", 4: "q"}.get(current.current_step or 0)
-        seen = deciding.next_decision(spec(steps=True), current, verdict(promote=promote), now)
+        seen = deciding.next_decision(spec(steps=True), current, observed(promote=promote), now)
         if seen.status == current:
             now += timedelta(minutes=1)
         current = seen.status

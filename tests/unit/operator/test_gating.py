@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hotswap_operator import gating, specs
+from hotswap_operator import deciding, specs
 
 CASES = [
     ("better passes", {"accuracy": 0.90}, {"accuracy": 0.95}, 0.0, True),
@@ -30,6 +30,6 @@ CASES = [
 def test_gate(
     name: str, stable: dict[str, object], canary: dict[str, object], max_drop: float, passed: bool
 ) -> None:
-    result = gating.evaluate_gate(specs.OfflineGate("accuracy", max_drop), stable, canary)
+    result = deciding.evaluate_gate(specs.OfflineGate("accuracy", max_drop), stable, canary)
     assert result.passed is passed, f"{name}: expected passed={passed}, seen {result}"
     assert "accuracy" in result.message, f"the message names the metric: {result.message}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hotswap_operator import conditions, reasons, statuses
+from hotswap_operator import conditions, statuses
 from hotswap_operator.metrics import Metrics
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -45,13 +45,13 @@ def with_conditions(
 
 PAUSED = with_conditions(
     stepping(3, 60),
-    (reasons.PROGRESSING, True, reasons.PAUSED),
-    (reasons.DEGRADED, False, reasons.HEALTHY),
+    (conditions.PROGRESSING, True, conditions.PAUSED),
+    (conditions.DEGRADED, False, conditions.HEALTHY),
 )
 ABORTED = with_conditions(
     status(),
-    (reasons.PROGRESSING, False, reasons.ABORTED_BY_USER),
-    (reasons.DEGRADED, True, reasons.ABORTED_BY_USER),
+    (conditions.PROGRESSING, False, conditions.ABORTED_BY_USER),
+    (conditions.DEGRADED, True, conditions.ABORTED_BY_USER),
 )
 
 
@@ -92,8 +92,8 @@ def test_a_flipped_condition_leaves_one_series_per_type() -> None:
 
 
 def test_a_new_reason_at_the_same_status_replaces_the_series() -> None:
-    ready = with_conditions(status(), (reasons.READY, True, reasons.CONVERGED))
-    waiting = with_conditions(ready, (reasons.READY, True, reasons.WAITING_FOR_PODS))
+    ready = with_conditions(status(), (conditions.READY, True, conditions.CONVERGED))
+    waiting = with_conditions(ready, (conditions.READY, True, conditions.WAITING_FOR_PODS))
     seen = scrape(shown(ready, waiting), CONDITION)
     assert seen == {("intent", "intent", "Ready", "True", "WaitingForPods"): 1.0}
 

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from hotswap_operator import handlers, reconciling
-from hotswap_operator.configs import Config
 from hotswap_operator.metrics import Metrics
-from hotswap_operator.runtimes import Runtime
+from hotswap_operator.runtimes import Config, Runtime
 from prometheus_client import CollectorRegistry
 
 ERRORS = "hotswap_operator_reconcile_errors_total"

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hotswap_operator import runtimes
-from hotswap_operator.configs import Config
 from hotswap_operator.metrics import Metrics
+from hotswap_operator.runtimes import Config
 from prometheus_client import CollectorRegistry
 
 UID = "uid-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from hotswap_operator import reasons, specs, verifying
+from hotswap_operator import conditions, specs, verifying
 
 from hotswap.store import layout, publishing, versions
 
@@ -27,7 +27,7 @@ def publish(root: Path) -> specs.ModelVersionSpec:
 
 def test_a_published_version_verifies(tmp_path: Path) -> None:
     outcome = verifying.verify_version(tmp_path, publish(tmp_path))
-    assert (outcome.verified, outcome.reason) == (True, reasons.DIGEST_MATCHES), outcome
+    assert (outcome.verified, outcome.reason) == (True, conditions.DIGEST_MATCHES), outcome
 
 
 def test_a_wrong_digest_is_a_mismatch(tmp_path: Path) -> None:
@@ -35,7 +35,7 @@ def test_a_wrong_digest_is_a_mismatch(tmp_path: Path) -> None:
     outcome = verifying.verify_version(tmp_path, spec)
     assert (outcome.verified, outcome.reason, outcome.retry) == (
         False,
-        reasons.DIGEST_MISMATCH,
+        conditions.DIGEST_MISMATCH,
         False,
     )
 
@@ -46,18 +46,18 @@ def test_a_changed_file_is_corrupt(tmp_path: Path) -> None:
     model_file.chmod(0o644)
     model_file.write_bytes(b"tampered")
     outcome = verifying.verify_version(tmp_path, spec)
-    assert (outcome.verified, outcome.reason) == (False, reasons.ARTIFACT_CORRUPT), outcome
+    assert (outcome.verified, outcome.reason) == (False, conditions.ARTIFACT_CORRUPT), outcome
 
 
 def test_a_missing_folder_is_retried(tmp_path: Path) -> None:
     spec = replace(publish(tmp_path), artifact_path="intent/versions/20261128_000000_00000000")
     outcome = verifying.verify_version(tmp_path, spec)
-    assert (outcome.reason, outcome.retry) == (reasons.ARTIFACT_MISSING, True), outcome
+    assert (outcome.reason, outcome.retry) == (conditions.ARTIFACT_MISSING, True), outcome
 
 
 def test_a_format_without_its_file_is_refused(tmp_path: Path) -> None:
     outcome = verifying.verify_version(tmp_path, replace(publish(tmp_path), format="skops"))
-    assert outcome.reason == reasons.FORMAT_MISMATCH, outcome
+    assert outcome.reason == conditions.FORMAT_MISMATCH, outcome
 
 
 def test_register_adds_a_missing_record(tmp_path: Path) -> None:

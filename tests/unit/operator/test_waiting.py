@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hotswap_operator import conditions, deciding, reasons
+from hotswap_operator import conditions, deciding
 
 from tests.unit.operator import builders as given
 
 
 def progressing_message(pods: list[object]) -> str:
-    verdict = given.verdict(pods=pods, routing_matches=True)
+    observed = given.observed(pods=pods, routing_matches=True)
     decision = deciding.next_decision(
-        given.spec(steps=True), given.stepping(0, 10), verdict, given.NOW
+        given.spec(steps=True), given.stepping(0, 10), observed, given.NOW
     )
-    found = conditions.find(decision.status.conditions, reasons.PROGRESSING)
-    assert found is not None and found.reason == reasons.WAITING_FOR_PODS, found
+    found = conditions.find(decision.status.conditions, conditions.PROGRESSING)
+    assert found is not None and found.reason == conditions.WAITING_FOR_PODS, found
     return found.message
 
 

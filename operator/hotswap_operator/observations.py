@@ -1,4 +1,7 @@
-"""What one reconcile observed about the world: the facts `deciding.next_decision` acts on."""
+"""What one reconcile observed about the world: the facts `deciding.next_decision` acts on.
+
+Plain data, filled by `observing` (the cluster, the volume, the pods) and read by `deciding`.
+"""
 
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ class PodFailure:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Observation:
     generation: int
     target: Target
     pods: list[PodState] = field(default_factory=list)

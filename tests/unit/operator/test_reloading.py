@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hotswap_operator import assessing
-from hotswap_operator.finding import Pod
-from hotswap_operator.signalling import Reply
+from hotswap_operator import reloading
+from hotswap_operator.reloading import Pod, Reply
 
 from hotswap.store.routes import Arm, Routing
 
@@ -66,13 +65,13 @@ CASES = [
 )
 def test_pod_answers(what: str, code: int, body: dict[str, Any], ready: bool, failure: Any) -> None:
     reply = Reply(POD, code, body, error=None if code == 200 else "error")
-    state = assessing.assess_pod(reply, ROUTING)
+    state = reloading.assess_pod(reply, ROUTING)
     assert state.ready is ready, f"{what}: expected ready={ready}, got {state}"
-    found = assessing.failure_of(reply, ROUTING)
+    found = reloading.failure_of(reply, ROUTING)
     seen = (found.pod, found.version, found.reason) if found else None
     assert seen == failure, f"{what}: expected failure {failure}, got {seen}"
 
 
 def test_versions_are_reported_stable_first() -> None:
-    state = assessing.assess_pod(Reply(POD, 200, answer()), ROUTING)
+    state = reloading.assess_pod(Reply(POD, 200, answer()), ROUTING)
     assert state.versions == [OLD.version, NEW.version]
