@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hotswap_inference import splitting
 from hotswap_operator import conditions, statuses
 from hotswap_operator.metrics import Metrics
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hotswap.store.routes import Arm, Routing
 from tests.unit.operator.builders import NOW, status, stepping
 
 WEIGHT, STEP = "hotswap_operator_canary_weight", "hotswap_operator_canary_step"
@@ -118,3 +120,39 @@ def test_a_canary_moved_to_another_model_drops_the_old_model_series() -> None:
     for name in (WEIGHT, STEP, CONDITION):
         models = {labels[1] for labels in scrape(registry, name)}
         assert models == {"sentiment"}, f"{name}: expected model sentiment only, saw {models}"
+
+
+CURRENT = "hotswap_current_model_version"
+V1, V2 = "20261128_100000_aaaaaaaa", "20261128_110000_bbbbbbbb"
+
+
+def serving(registry: CollectorRegistry) -> set[tuple[str, str, str]]:
+    """(model, version, arm) of every hotswap_current_model_version series at 1."""
+    found = set()
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for sample in family.samples:
+            if sample.name == CURRENT and sample.value == 1.0:
+                found.add(tuple(sample.labels[k] for k in ("model", "version", "arm")))
+    return found
+
+
+def test_the_served_versions_carry_the_pods_version_ids_and_arm_names() -> None:
+    """A PromQL join on (version, arm) with the pods' series needs the same words on both."""
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    stable, canary = Arm(V1, "sha256:" + "a" * 64), Arm(V2, "sha256:" + "b" * 64)
+    metrics.show_serving("intent", Routing(stable=stable, canary=canary, weight=20))
+    assert serving(registry) == {("intent", V1, "stable"), ("intent", V2, "canary")}
+    arms = {arm for _, _, arm in serving(registry)}
+    assert arms == {splitting.STABLE, splitting.CANARY}, f"the pods' arm names, saw {arms}"
+
+
+def test_a_promoted_canary_leaves_one_series_and_the_old_stable_goes() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    stable, canary = Arm(V1, "sha256:" + "a" * 64), Arm(V2, "sha256:" + "b" * 64)
+    metrics.show_serving("intent", Routing(stable=stable, canary=canary, weight=20))
+    metrics.show_serving("sentiment", Routing(stable=stable))
+    metrics.show_serving("intent", Routing(stable=canary))
+    expected = {("intent", V2, "stable"), ("sentiment", V1, "stable")}
+    assert serving(registry) == expected, f"expected {expected}, saw {serving(registry)}"
