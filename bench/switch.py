@@ -33,6 +33,7 @@ from typing import Any
 from hotswap_inference import preparing
 from kubernetes import watch
 
+from hotswap import resources
 from hotswap.local import environments, objects, releasing
 from hotswap.local.environments import Environment
 from hotswap.store import loading, routes
@@ -117,7 +118,7 @@ def switch(env: Environment, target: releasing.Release, *, pods: int) -> tuple[f
     generation = int(patched["metadata"]["generation"])
     events = stream.stream(  # type: ignore[no-untyped-call]
         env.objects.custom.list_namespaced_custom_object,
-        objects.GROUP, objects.VERSION, env.objects.namespace, "canaries",
+        resources.GROUP, resources.VERSION, env.objects.namespace, resources.CANARIES,
         field_selector=f"metadata.name={CANARY}",
         resource_version=patched["metadata"]["resourceVersion"], timeout_seconds=60,
     )  # fmt: skip

@@ -137,11 +137,9 @@ def arm_of(body: dict[str, Any]) -> Arm | None:
 def matches(world: World, spec: CanarySpec, plan: Plan | None) -> bool:
     """routing.json declares what `plan` means."""
     desired = deciding.routing_of(plan, spec, world.arms)
-    return (
-        desired is not None
-        and world.routing is not None
-        and (deciding.same_routing(world.routing, desired))
-    )
+    if desired is None or world.routing is None:
+        return False
+    return deciding.same_routing(world.routing, desired)
 
 
 def gate_of(

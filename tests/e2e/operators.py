@@ -19,6 +19,7 @@ from typing import Any
 
 from kubernetes import client, config
 
+from hotswap import resources as api
 from hotswap.cluster import building, kubelets, starting, stopping
 from hotswap.local import objects, operators, registering, replicas
 from hotswap.store import names, versions
@@ -73,7 +74,7 @@ class Canary:
         """Created at `version` (Immediate); its status once Ready on it."""
         selector = {"matchLabels": registering.labels_for(self.name)}
         spec = {"model": self.name, "version": self.register(version), "selector": selector}
-        body = {"apiVersion": f"{objects.GROUP}/{objects.VERSION}", "kind": "Canary"}
+        body = {"apiVersion": api.API_VERSION, "kind": api.CANARY}
         self.objects.create("canaries", body | {"metadata": {"name": self.name}, "spec": spec})
         return self.wait_ready(version)
 

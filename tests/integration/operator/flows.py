@@ -11,7 +11,6 @@ from typing import Any
 
 from hotswap.local import objects, registering
 
-GROUP, VERSION = objects.GROUP, objects.VERSION
 TOKEN = "integration-reload-token"
 MODEL = "intent"
 LABELS = registering.labels_for(MODEL)

@@ -24,7 +24,7 @@ from hotswap import resources
 from hotswap.local import authorizing
 from tests.integration.operator import flows
 
-GROUP, VERSION = flows.GROUP, flows.VERSION
+GROUP, VERSION = resources.GROUP, resources.VERSION
 MODEL = "guarded"
 VERSION_ID = "20261201_000000_0a0b0c0d"
 POLICY_MESSAGE = "the hotswap operator never writes spec"
@@ -34,7 +34,7 @@ POLICY_WAIT_SECONDS = 15.0  # the API server loads a new policy through an infor
 
 def model_version(version_id: str = VERSION_ID) -> dict[str, Any]:
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": resources.API_VERSION,
         "kind": "ModelVersion",
         "metadata": {"name": f"{MODEL}-{version_id.replace('_', '-')}"},
         "spec": {
@@ -49,7 +49,7 @@ def model_version(version_id: str = VERSION_ID) -> dict[str, Any]:
 
 def canary(name: str) -> dict[str, Any]:
     return {
-        "apiVersion": f"{GROUP}/{VERSION}",
+        "apiVersion": resources.API_VERSION,
         "kind": "Canary",
         "metadata": {"name": name},
         "spec": {
