@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from hotswap.store import routes, switching
 from hotswap.store.routes import Routing
 from hotswap_operator import deciding, faults, reloading
-from hotswap_operator.observing import World
 from hotswap_operator.reloading import Reply
 from hotswap_operator.runtimes import Context
 
@@ -31,13 +30,20 @@ class Actuated:
 
 
 def actuate(
-    ctx: Context, model: str, desired: Routing, *, world: World, generation: int
+    ctx: Context,
+    model: str,
+    desired: Routing,
+    *,
+    found: Routing | None,
+    replies: list[Reply],
+    generation: int,
 ) -> Actuated:
     """`desired` (from `deciding.routing_of`, generation aside) made true on the volume and the
-    pods; `generation` is the highest the Canary's status has seen."""
-    routing, wrote = write_routing(ctx, model, desired, found=world.routing, generation=generation)
+    pods, given the routing.json `found` and the pods' last `replies`; `generation` is the
+    highest the Canary's status has seen."""
+    routing, wrote = write_routing(ctx, model, desired, found=found, generation=generation)
     switched = switch_current(ctx, model, routing)
-    signalled = signal_pods(ctx, model, routing, replies=world.replies)
+    signalled = signal_pods(ctx, model, routing, replies=replies)
     return Actuated(routing, wrote_routing=wrote, switched_current=switched, signalled=signalled)
 
 

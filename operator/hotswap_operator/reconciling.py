@@ -78,7 +78,9 @@ def actuate(
                 "%s: no verified arm for %s yet; routing left as is", ctx.name, decision.plan
             )
         return world.routing, False
-    actuated = actuating.actuate(ctx, spec.model, desired, world=world, generation=generation)
+    actuated = actuating.actuate(
+        ctx, spec.model, desired, found=world.routing, replies=world.replies, generation=generation
+    )
     return actuated.routing, actuated.acted
 
 

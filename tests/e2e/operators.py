@@ -75,14 +75,14 @@ class Canary:
         selector = {"matchLabels": registering.labels_for(self.name)}
         spec = {"model": self.name, "version": self.register(version), "selector": selector}
         body = {"apiVersion": api.API_VERSION, "kind": api.CANARY}
-        self.objects.create("canaries", body | {"metadata": {"name": self.name}, "spec": spec})
+        self.objects.create(api.CANARIES, body | {"metadata": {"name": self.name}, "spec": spec})
         return self.wait_ready(version)
 
     def deploy(self, version: str, *, weight: int) -> dict[str, Any]:
         """Steps to `version`: `weight` percent, then a pause until promoted; the status there."""
         steps = [{"name": "canary", "setWeight": weight}, HOLD]
         spec = {"version": self.register(version), "strategy": {"type": "Steps", "steps": steps}}
-        self.objects.patch("canaries", self.name, {"spec": spec})
+        self.objects.patch(api.CANARIES, self.name, {"spec": spec})
         return objects.wait_for_status(
             self.objects,
             self.name,
@@ -95,8 +95,8 @@ class Canary:
 
     def promote(self, version: str) -> dict[str, Any]:
         """`hotswap promote`: the promote annotation; the status once Ready on `version`."""
-        note = {"metadata": {"annotations": {"hotswap.dev/promote": uuid.uuid4().hex}}}
-        self.objects.patch("canaries", self.name, note)
+        note = {"metadata": {"annotations": {api.PROMOTE_ANNOTATION: uuid.uuid4().hex}}}
+        self.objects.patch(api.CANARIES, self.name, note)
         return self.wait_ready(version)
 
     def register(self, version: str) -> str:
@@ -108,8 +108,8 @@ class Canary:
         )
         body = resources.build_model_version(published, metrics=record.metrics)
         name = str(body["metadata"]["name"])
-        self.objects.create("modelversions", body)
-        objects.wait_for_condition(self.objects, "modelversions", name, "Verified")
+        self.objects.create(api.MODEL_VERSIONS, body)
+        objects.wait_for_condition(self.objects, api.MODEL_VERSIONS, name, "Verified")
         return name
 
     def wait_ready(self, version: str) -> dict[str, Any]:
