@@ -107,6 +107,10 @@ bench: setup system-deps ## inference benchmark; figures printed and written to 
 bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) beside the model load time
 	$(PY) bench/switch.py
 
+.PHONY: bench-scale
+bench-scale: setup control-plane ## operator at scale: 100 Canaries x 3 simulated pods, 1,000 ModelVersions (docs/scale.md)
+	nice -n 10 $(PY) bench/scale.py
+
 .PHONY: bench-analysis
 bench-analysis: setup control-plane ## rollout analysis: false rollbacks, detection speed (simulated), live rollback (docs/analysis.md)
 	$(PY) bench/analysis.py --live
