@@ -164,6 +164,17 @@ class Bucket:
                 return
             token = {"ContinuationToken": reply["NextContinuationToken"]}
 
+    def folders(self, prefix: str) -> Iterator[str]:
+        """The names one level below `prefix` (S3's common prefixes with '/'), paged."""
+        token: dict[str, str] = {}
+        while True:
+            reply = self._call("ListObjectsV2", Prefix=prefix, Delimiter="/", **token)
+            for item in reply.get("CommonPrefixes", []):
+                yield item["Prefix"][len(prefix) :].rstrip("/")
+            if not reply.get("IsTruncated"):
+                return
+            token = {"ContinuationToken": reply["NextContinuationToken"]}
+
     def delete(self, key: str) -> None:
         self._call("DeleteObject", Key=key)
 

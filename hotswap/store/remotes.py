@@ -47,6 +47,13 @@ def publish_folder(bucket: Bucket, folder: Path, record: versions.VersionRecord)
     return bucket.uri.version_uri(model, version)
 
 
+def list_models(bucket: Bucket) -> list[str]:
+    """The models of the store that have a registry, by name."""
+    base = f"{bucket.uri.prefix}/" if bucket.uri.prefix else ""
+    found = [n for n in bucket.folders(base) if names.MODEL_NAME.fullmatch(n)]
+    return sorted(n for n in found if bucket.read(registry_key(bucket.uri, n)) is not None)
+
+
 def list_versions(bucket: Bucket, model: str) -> list[versions.VersionRecord]:
     blob = bucket.read(registry_key(bucket.uri, model))
     return [] if blob is None else versions.parse_registry(_json(blob.data, "versions.json"))
