@@ -1,7 +1,8 @@
 """The three ASGI apps of one process: serving (8000), admin (8001) and metrics (9189).
 
-`create_app(settings)` builds the serving app; its lifespan starts the mirror thread and the
-watcher, whose first poll loads the models. The admin and metrics apps share its `Service`.
+`create_app(settings)` builds the serving app; its lifespan starts the mirror thread, the
+watcher, whose first poll loads the models, and the loop-lag probe. The admin and metrics apps
+share its `Service`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hotswap_inference import (
     endpoints,
     exchanges,
     inferring,
+    lagging,
     watching,
 )
 from hotswap_inference.errors import EXCEPTION_HANDLERS
@@ -52,12 +54,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     service.mirror.start()
     interval = service.settings.poll_interval
     watcher = asyncio.create_task(watching.watch(service.reloader, interval=interval))
+    prober = asyncio.create_task(lagging.watch(service.lag_probe))
     try:
         yield
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, prober):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         service.mirror.stop()
         service.querylog.close()
 
