@@ -340,10 +340,31 @@ def window(before: Snapshot, after: Snapshot, *, own_requests: int) -> dict[str,
 # -- one run -----------------------------------------------------------------------------------
 
 
-def run(workdir: Path, size: Size, *, idle: float, timeout: float, say: Any) -> dict[str, Any]:
+def run(
+    workdir: Path,
+    size: Size,
+    *,
+    idle: float,
+    timeout: float,
+    say: Any,
+    operator_source: Path | None = None,
+) -> dict[str, Any]:
     """A fresh local environment (control plane, operator) measured at `size`, then stopped."""
     with environments.started(workdir, model="scale", namespace=NAMESPACE, say=say) as env:
-        return measure_size(env, size, trained_template(workdir), idle=idle, timeout=timeout)
+        if operator_source is not None:
+            use_operator_source(env, operator_source)
+        row = measure_size(env, size, trained_template(workdir), idle=idle, timeout=timeout)
+        return row | {"operator_source": str(operator_source or "installed")}
+
+
+def use_operator_source(env: Environment, folder: Path) -> None:
+    """Restart the operator with `folder` first on PYTHONPATH: a changed copy of
+    operator/hotswap_operator measured without touching the tree."""
+    assert env.operator is not None
+    env.operator.stop()
+    env.operator.env = env.operator.env | {"PYTHONPATH": str(folder.resolve())}
+    env.operator.start()
+    env.say(f"operator restarted from {folder}")
 
 
 def measure_size(
@@ -393,8 +414,9 @@ def converge(
     watcher = Watcher(env, targets, pods=size.pods)
     started = time.monotonic()
     act()
+    acted = time.monotonic() - started
     watcher.wait(started, timeout=timeout)
-    return {"done": watcher.done, "lists": watcher.lists, "timeout_s": timeout}
+    return {"done": watcher.done, "lists": watcher.lists, "timeout_s": timeout, "acted_s": acted}
 
 
 def measure(env: Environment, during: Callable[[], None], *, own_requests: int) -> dict[str, Any]:
@@ -413,6 +435,7 @@ def summary(found: dict[str, Any], size: Size) -> dict[str, Any]:
         "first_ready_s": seconds[0] if seconds else None,
         "median_ready_s": seconds[len(seconds) // 2] if seconds else None,
         "not_ready": sorted(set(model_names(size)) - set(done))[:20],
+        "writes_s": found["acted_s"],  # this script's creates or patches, all of them
     }
 
 
@@ -452,11 +475,14 @@ def cells(row: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
 
 
-def print_table(rows: list[dict[str, Any]], met: dict[str, Any] | None) -> None:
+def print_table(rows: list[dict[str, Any]]) -> None:
     table = [list(COLUMNS), *(cells(row) for row in rows)]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     for line in table:
         print("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
+
+
+def print_legend(met: dict[str, Any] | None) -> None:
     print("change window: every Canary's spec.version patched at once, until all Ready (or the")
     print("timeout); p50/p99 from the operator's reconcile histogram; API/rec: apiserver requests")
     print("(minus this script's) per Canary reconcile; idle: the window before, nothing changing")
@@ -500,15 +526,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for Ready")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument("--workdir", type=Path, help="keep the volume, logs and cluster here")
+    parser.add_argument(
+        "--operator-source", type=Path, help="a folder with a changed hotswap_operator to measure"
+    )
     args = parser.parse_args(argv)
     rows = []
     for size in sizes(args):
         print(f"== {size.canaries} Canaries x {size.pods} pods, {size.versions} ModelVersions")
         with tempfile.TemporaryDirectory(prefix="hotswap-bench-scale-") as scratch:
             where = Path(args.workdir or scratch) / f"c{size.canaries}"
-            rows.append(run(where, size, idle=args.idle, timeout=args.timeout, say=print))
+            rows.append(run(where, size, idle=args.idle, timeout=args.timeout, say=print,
+                            operator_source=args.operator_source))  # fmt: skip
+        print_table(rows[-1:])
     met = verdict(rows[-1]) if rows[-1]["size"]["canaries"] >= 100 else None
-    print_table(rows, met)
+    print_table(rows)
+    print_legend(met)
     print(f"written: {write(rows, met, args.results)}")
     return 0
 
