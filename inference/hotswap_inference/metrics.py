@@ -84,8 +84,9 @@ class Metrics:
         )
         self.reload_loop_lag_max = Gauge(
             "hotswap_inference_reload_loop_lag_max_seconds",
-            "The longest event-loop lag during the last reload (start to heap freeze).",
-            ["model"],
+            "The longest event-loop lag during the last reload (start to heap freeze): wall, "
+            "or the part other threads of this process ran meanwhile (threads).",
+            ["model", "part"],
             registry=registry,
         )
         self.abtest = Counter(

@@ -40,13 +40,14 @@ def make_probe(reloading_now: list[bool]) -> tuple[lagging.LagProbe, CollectorRe
 def test_lags_during_a_reload_are_apart_and_the_longest_is_kept_when_it_ends() -> None:
     reloading_now = [True]
     probe, registry = make_probe(reloading_now)
-    for lag in (0.001, 0.004, 0.002):
-        probe.observe(time.monotonic(), lag)
-    max_name = "hotswap_inference_reload_loop_lag_max_seconds"
-    assert sample(registry, max_name) == 0.0, "the longest lag is published once the reload ends"
+    for lag, threads in ((0.001, 0.001), (0.004, 0.0), (0.002, 0.0015)):
+        probe.observe(time.monotonic(), lag, threads=threads)
+    name = "hotswap_inference_reload_loop_lag_max_seconds"
+    assert sample(registry, name, part="wall") == 0.0, "published once the reload ends"
     reloading_now[0] = False
     probe.observe(time.monotonic(), 0.0005)
-    assert sample(registry, max_name) == 0.004
+    assert sample(registry, name, part="wall") == 0.004
+    assert sample(registry, name, part="threads") == 0.0015
     count = "hotswap_inference_loop_lag_seconds_count"
     assert sample(registry, count, during="reload") == 3
     assert sample(registry, count, during="steady") == 1
@@ -56,7 +57,8 @@ def test_steady_lags_alone_publish_no_reload_maximum() -> None:
     probe, registry = make_probe([False])
     probe.observe(time.monotonic(), 0.03)
     assert sample(registry, "hotswap_inference_loop_lag_seconds_count", during="steady") == 1
-    assert sample(registry, "hotswap_inference_reload_loop_lag_max_seconds") == 0.0
+    name = "hotswap_inference_reload_loop_lag_max_seconds"
+    assert sample(registry, name, part="wall") == sample(registry, name, part="threads") == 0.0
 
 
 def test_reloading_since_covers_a_reload_and_its_heap_freeze_only(
@@ -123,7 +125,7 @@ def test_the_cycle_check_sees_a_cycle(saved_garbage: list[object]) -> None:
 def scrape(pod: pods.Pod) -> dict[tuple[str, str], float]:
     text = httpx.get(f"{pod.metrics_url}/metrics").text
     return {
-        (s.name, s.labels.get("during", "")): s.value
+        (s.name, s.labels.get("during", s.labels.get("part", ""))): s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
@@ -140,5 +142,5 @@ def test_a_pod_exports_its_loop_lag_steady_and_during_a_reload(
     answer = pod.admin("POST", "/admin/reload", json=models.reload_body(routing))
     assert answer.status_code == 200, answer.text
     pod.wait_for(lambda: scrape(pod).get((count, "reload"), 0) > 0, "lags during the reload")
-    maximum = ("hotswap_inference_reload_loop_lag_max_seconds", "")
+    maximum = ("hotswap_inference_reload_loop_lag_max_seconds", "wall")
     pod.wait_for(lambda: scrape(pod).get(maximum, 0) > 0, "the longest lag of the reload")
