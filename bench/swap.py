@@ -1,6 +1,6 @@
 """Swap benchmark: latency while versions swap under load, against a steady window.
 
-Two phases, each a steady window then a swap window of the same length under the same load
+Two phases, each a swap window then a steady window as long under the same load
 (wrk, one thread per replica, pinned to core 1; the replicas, real `hotswap serve` processes
 on 127.0.0.10+, pinned to core 0):
   pods     N replicas alone; the swap window POSTs a new routing (the stable alternating
@@ -19,8 +19,8 @@ the longest loop stall during a reload < 5 ms; at N = 10 the switch p50 <= 0.2 s
 0.5 s. The load average is printed: on shared cores, compare the windows of one run, not runs.
 Prints a table; writes bench/results/swap-<timestamp>.json.
 
-    .venv/bin/python bench/swap.py [--replicas 3] [--canary-replicas 10] [--seconds 10]
-        [--rate 2] [--connections 4] [--pause-ms 2] [--phases pods,canary]
+    .venv/bin/python bench/swap.py [--replicas 3] [--canary-replicas 10] [--swaps 20]
+        [--rate 1] [--connections 4] [--pause-ms 2] [--phases pods,canary]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,8 @@ from hotswap.store.routes import Arm, Routing
 from hotswap.training import training
 
 RESULTS = Path(__file__).resolve().parent / "results"
+Swaps = Callable[[], dict[str, Any]] | None
+WRK_BOUND_SECONDS = 600  # wrk's -d: windows end by SIGINT long before
 MODEL = "intent"
 TOKEN = "bench-swap-token"
 LAG = "hotswap_inference_loop_lag_seconds"
@@ -92,19 +95,27 @@ def wrk_command(targets: list[tuple[str, int]], bodies: list[str], args: Any) ->
     host, port = targets[0]
     threads, connections = len(targets), len(targets) * args.connections
     return ["taskset", "-c", "1", "wrk", f"-t{threads}", f"-c{connections}",
-            f"-d{args.seconds:.0f}s", "--timeout", "5s", "-s", script.name,
+            f"-d{WRK_BOUND_SECONDS}s", "--timeout", "5s", "-s", script.name,
             f"http://{host}:{port}/predict"]  # fmt: skip
 
 
-def run_wrk(command: list[str], seconds: float) -> dict[str, Any]:
-    done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 60)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
+def start_wrk(command: list[str]) -> subprocess.Popen[str]:
+    """wrk until `stop_wrk` (its -d is a bound only)."""
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop_wrk(load: subprocess.Popen[str]) -> dict[str, Any]:
+    """SIGINT: wrk stops, prints its figures (the script's `done`) and exits."""
+    load.send_signal(signal.SIGINT)
+    out, err = load.communicate(timeout=60)
+    line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
-        raise RuntimeError(f"wrk printed no result:\n{done.stdout}{done.stderr}")
+        raise RuntimeError(f"wrk printed no result:\n{out}{err}")
     raw = json.loads(line.removeprefix("RESULT "))
     return {
         "requests": raw["requests"],
         "failed": raw["errors"] + raw["non_2xx"],
+        "seconds": raw["duration_us"] / 1e6,
         "rps": raw["requests"] / (raw["duration_us"] / 1e6),
         "p50_ms": raw["p50_us"] / 1e3,
         "p99_ms": raw["p99_us"] / 1e3,
@@ -165,30 +176,34 @@ def pin(pods: list[replicas.Replica], core: str = "0") -> None:
 
 
 def measure_window(
-    pods: list[replicas.Replica], command: list[str], args: Any, swaps: Callable[[], Any] | None
+    pods: list[replicas.Replica], command: list[str], *, seconds: float, swaps: Swaps = None
 ) -> dict[str, Any]:
-    """wrk for `args.seconds`; meanwhile `swaps` (a loop that stops at the deadline), if any."""
+    """Load for `seconds`, or while `swaps` runs when given; wrk's figures and the pods' loop
+    lag over the window, and what `swaps` returned."""
     lag_before = {d: lag_buckets(pods, d) for d in ("steady", "reload")}
-    result: dict[str, Any] = {}
-    load = threading.Thread(target=lambda: result.update(run_wrk(command, args.seconds)))
-    load.start()
+    load = start_wrk(command)
     time.sleep(0.5)  # wrk connected
-    extra = swaps() if swaps else None
-    load.join()
+    extra = swaps() if swaps else time.sleep(seconds)
+    result = stop_wrk(load)
     result["loop_lag"] = {d: lag_window(lag_before[d], lag_buckets(pods, d)) for d in lag_before}
-    if extra:
-        result.update(extra)
-    return result
+    return result | (extra or {})
 
 
-def ticks(rate: float, seconds: float) -> Iterator[int]:
-    """Indices at a fixed rate until `seconds` from now (a late tick is not made up for)."""
-    deadline, every = time.monotonic() + seconds, 1.0 / rate
-    index, next_at = 0, time.monotonic()
-    while next_at < deadline:
+def compare_windows(
+    pods: list[replicas.Replica], command: list[str], swaps: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The swap window, then a steady window as long, under the same load."""
+    swapping = measure_window(pods, command, seconds=0, swaps=swaps)
+    steady = measure_window(pods, command, seconds=swapping["seconds"])
+    return steady, swapping
+
+
+def ticks(rate: float, *, count: int) -> Iterator[int]:
+    """`count` indices at `rate` per second at most (a late one is not made up for)."""
+    every, next_at = 1.0 / rate, time.monotonic()
+    for index in range(count):
         time.sleep(max(0.0, next_at - time.monotonic()))
         yield index
-        index += 1
         next_at = max(next_at + every, time.monotonic())
 
 
@@ -220,10 +235,11 @@ def reload_all(pods: list[replicas.Replica], routing: Routing) -> float:
 
 
 def admin_swaps(pods: list[replicas.Replica], arms: tuple[Arm, Arm], args: Any) -> Any:
-    """Reloads at `args.rate` per second, each to every pod at once; each a fresh load."""
+    """`args.swaps` reloads at `args.rate` per second, each to every pod at once, each a fresh
+    load of a version."""
     durations: list[float] = []
     stalls: list[dict[str, float]] = []
-    for index in ticks(args.rate, args.seconds - 1.0):
+    for index in ticks(args.rate, count=args.swaps):
         routing = Routing(stable=arms[(index + 1) % 2], generation=1000 + index)
         durations.append(reload_all(pods, routing))
         time.sleep(0.1)  # the heap freeze ends the reload's window
@@ -266,9 +282,8 @@ def phase_pods(workdir: Path, args: Any) -> dict[str, Any]:
             replicas.wait_ready(pod)
         pin(pods)
         command = wrk_command([p.target for p in pods], bodies(root, first.version), args)
-        warm = run_wrk([*command[:6], "-d2s", *command[7:]], 2)
-        steady = measure_window(pods, command, args, None)
-        swapping = measure_window(pods, command, args, lambda: admin_swaps(pods, arms, args))
+        warm = measure_window(pods, command, seconds=2.0)
+        steady, swapping = compare_windows(pods, command, lambda: admin_swaps(pods, arms, args))
         print_pair("pods", args.replicas, steady, swapping)
         return {"replicas": args.replicas, "warmup": warm, "steady": steady, "swap": swapping}
     finally:
@@ -277,11 +292,11 @@ def phase_pods(workdir: Path, args: Any) -> dict[str, Any]:
 
 
 def canary_swaps(env: Any, pair: tuple[Any, Any], args: Any) -> Any:
-    """spec.version changes at `args.rate` per second at most (each waits for its switch to
-    be confirmed on every pod); the confirmation times."""
+    """`args.swaps` spec.version changes at `args.rate` per second at most (each waits for its
+    switch to be confirmed on every pod); the confirmation times."""
     confirm: list[float] = []
     stalls: list[dict[str, float]] = []
-    for index in ticks(args.rate, args.seconds - 2.0):
+    for index in ticks(args.rate, count=args.swaps):
         seconds, _ = switch.switch(env, pair[(index + 1) % 2], pods=len(env.pods))
         confirm.append(seconds)
         time.sleep(0.1)
@@ -304,8 +319,7 @@ def phase_canary(workdir: Path, args: Any) -> dict[str, Any]:
         pin(env.pods)
         targets = [p.target for p in env.pods]
         command = wrk_command(targets, bodies(env.paths.root, pair[0].version), args)
-        steady = measure_window(env.pods, command, args, None)
-        swapping = measure_window(env.pods, command, args, lambda: canary_swaps(env, pair, args))
+        steady, swapping = compare_windows(env.pods, command, lambda: canary_swaps(env, pair, args))
     print_pair("canary", args.canary_replicas, steady, swapping)
     return {"replicas": args.canary_replicas, "steady": steady, "swap": swapping}
 
@@ -367,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=3, help="pods phase (default 3)")
     parser.add_argument("--canary-replicas", type=int, default=10, help="canary phase (10)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="per window (default 10)")
-    parser.add_argument("--rate", type=float, default=2.0, help="swaps per second (default 2)")
+    parser.add_argument("--swaps", type=int, default=20, help="per phase (default 20)")
+    parser.add_argument("--rate", type=float, default=1.0, help="swaps per second at most (1)")
     parser.add_argument("--connections", type=int, default=4, help="per replica (default 4)")
     parser.add_argument("--pause-ms", type=int, default=2, help="per connection between requests")
     parser.add_argument("--phases", default="pods,canary")
@@ -380,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load = {"before": os.getloadavg()}
     print(
-        f"swap bench: {args.seconds:g}s windows, {args.rate:g} swaps/s, {args.connections} "
+        f"swap bench: {args.swaps} swaps at {args.rate:g}/s at most, {args.connections} "
         f"connections per replica, {args.pause_ms} ms pause; load average {load['before'][0]:.2f}"
     )
     figures: dict[str, Any] = {}
