@@ -539,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                             operator_source=args.operator_source))  # fmt: skip
         print_table(rows[-1:])
     met = verdict(rows[-1]) if rows[-1]["size"]["canaries"] >= 100 else None
-    print_table(rows)
+    if len(rows) > 1:
+        print_table(rows)
     print_legend(met)
     print(f"written: {write(rows, met, args.results)}")
     return 0
