@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from hotswap.store import routes, switching
 from hotswap.store.routes import Routing
 from hotswap_operator import deciding, faults, reloading
 from hotswap_operator.reloading import Reply
@@ -56,17 +55,15 @@ def write_routing(
         return found, False
     known = max(found.generation if found else 0, generation)
     routing = replace(desired, generation=known + 1)
-    routes.write_routing(ctx.paths(model), routing)
+    ctx.store.write_routing(model, routing)
     faults.reach(faults.ROUTING_WRITTEN, generation=routing.generation)
     return routing, True
 
 
 def switch_current(ctx: Context, model: str, routing: Routing) -> bool:
     """`current` at the routing's stable version; whether it had to move."""
-    paths = ctx.paths(model)
-    if switching.read_current(paths) == routing.stable.version:
+    if not ctx.store.switch_current(model, routing.stable.version):
         return False
-    switching.switch_current(paths, routing.stable.version)
     faults.reach(faults.CURRENT_SWITCHED, version=routing.stable.version)
     return True
 
