@@ -253,12 +253,14 @@ import_archive() { # import_archive <docker-archive>: into containerd unless imp
   # An archive's name carries its inputs' hash: one imported before (its marker, and containerd
   # still holding the image) is skipped.
   local archive=$1 marker=$node/containerd/imported/$(basename "$1")
+  # Every reader below reads its input to the end: under pipefail, `grep -q` or `head` leaving
+  # early would fail the pipeline on ctr's SIGPIPE (seen: an imported image imported again).
   if [[ -f $marker && $archive -ot $marker ]] &&
-      ctr --address "$sock" -n k8s.io images ls -q | grep -qxF "$(cat "$marker")"; then
+      ctr --address "$sock" -n k8s.io images ls -q | grep -xF "$(cat "$marker")" >/dev/null; then
     return 0
   fi
   ctr --address "$sock" -n k8s.io images import "$archive" |
-    sed -n 's/^unpacking \([^ ]*\) .*/\1/p' | head -1 > "$marker.tmp"
+    awk '/^unpacking / && !found++ { print $2 }' > "$marker.tmp"
   mv -f "$marker.tmp" "$marker"
 }
 
