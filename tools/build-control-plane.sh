@@ -67,7 +67,8 @@ build() { # build <label> <module dir> <package> <output> <tags> <ldflags> <cold
 }
 
 build_node() { # build_node <bin dir> <tags> <ldflags>: the node's three commands, in ONE go build
-    # (their shared packages compile once, all of them in parallel); only the missing ones.
+    # (the three's own packages and links run in parallel, not one binary after the other); only
+    # the missing ones.
     local dir=$1 tags=$2 ldflags=$3 cmd missing=() pkgs=() total started=$SECONDS tmp
     for cmd in kubelet kube-controller-manager kube-scheduler; do
         if [[ -x $dir/$cmd ]]; then echo "==> $cmd: cached at $dir/$cmd"; else missing+=("$cmd"); fi

@@ -219,22 +219,16 @@ images_up() { # after images_build: the small images, then every archive into co
   base=$(ls -t "$images"/base-*.tar | head -1); base=localhost/hotswap-base:$(basename "$base" .tar | cut -d- -f2)
   build_small_image pause "$base" /pause "$cache/bin/pause"
   build_small_image kubectl "$base" /usr/local/bin/kubectl "$repo/.venv/bin/kubectl"
-  local archive
-  # An archive's name carries its inputs' hash: one imported before (its marker, and containerd
-  # still holding the image) is skipped; importing all four takes minutes.
-  local marker
+  local archive pids=() pid failed=0
   mkdir -p "$node/containerd/imported"
+  # All four at once: each import mostly waits on the disk.
   for archive in "$images"/hotswap-pause-"$TAG".tar "$images"/hotswap-kubectl-"$TAG".tar \
       "$images"/hotswap-inference-"$TAG"-*.tar "$images"/hotswap-operator-"$TAG"-*.tar; do
-    marker=$node/containerd/imported/$(basename "$archive")
-    if [[ -f $marker && $archive -ot $marker ]] &&
-        ctr --address "$sock" -n k8s.io images ls -q | grep -qxF "$(cat "$marker")"; then
-      continue
-    fi
-    ctr --address "$sock" -n k8s.io images import "$archive" |
-      sed -n 's/^unpacking \([^ ]*\) .*/\1/p' | head -1 > "$marker.tmp"
-    mv -f "$marker.tmp" "$marker"
+    import_archive "$archive" &
+    pids+=("$!")
   done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  (( failed == 0 )) || { echo "node: an image import failed (above)" >&2; exit 1; }
   ctr --address "$sock" -n k8s.io images ls -q | grep -E 'hotswap' | sed 's/^/    /'
 }
 
@@ -253,6 +247,21 @@ images_wait() {
   trap - EXIT
   sed 's/^/    /' "$node/logs/images.log"
   (( rc == 0 )) || { echo "node: tools/build-images.sh $TAG failed (exit $rc)" >&2; exit 1; }
+}
+
+import_archive() { # import_archive <docker-archive>: into containerd unless imported before
+  # An archive's name carries its inputs' hash: one imported before (its marker, and containerd
+  # still holding the image) is skipped.
+  local archive=$1 marker=$node/containerd/imported/$(basename "$1")
+  # Every reader below reads its input to the end: under pipefail, `grep -q` or `head` leaving
+  # early would fail the pipeline on ctr's SIGPIPE (seen: an imported image imported again).
+  if [[ -f $marker && $archive -ot $marker ]] &&
+      ctr --address "$sock" -n k8s.io images ls -q | grep -xF "$(cat "$marker")" >/dev/null; then
+    return 0
+  fi
+  ctr --address "$sock" -n k8s.io images import "$archive" |
+    awk '/^unpacking / && !found++ { print $2 }' > "$marker.tmp"
+  mv -f "$marker.tmp" "$marker"
 }
 
 build_small_image() { # build_small_image <name> <base> <path in image> <binary>
