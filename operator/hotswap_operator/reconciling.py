@@ -71,7 +71,7 @@ def actuate(
     ctx: Context, spec: specs.CanarySpec, decision: Decision, *, world: World, generation: int
 ) -> tuple[Routing | None, bool]:
     """Actuate first, then write status: the routing in force, and whether anything moved."""
-    desired = deciding.routing_of(decision.plan, spec, world.arms)
+    desired = deciding.routing_of(decision.plan, spec, arms=world.arms)
     if desired is None:
         if decision.plan is not None:
             log.warning(
@@ -79,7 +79,12 @@ def actuate(
             )
         return world.routing, False
     actuated = actuating.actuate(
-        ctx, spec.model, desired, found=world.routing, replies=world.replies, generation=generation
+        ctx,
+        desired,
+        model=spec.model,
+        found=world.routing,
+        replies=world.replies,
+        generation=generation,
     )
     return actuated.routing, actuated.acted
 
