@@ -56,7 +56,9 @@ def reconcile_once(
     """One pass: the new status, the body written (if any), whether anything moved."""
     observed, world = observing.observe(ctx, body, spec, status)
     decision = deciding.next_decision(spec, status, observed, datetime.now(UTC))
-    routing, acted = actuate(ctx, spec, decision, world=world, generation=status.routing_generation)
+    routing, acted = carry_out(
+        ctx, spec, decision, world=world, generation=status.routing_generation
+    )
     new = decision.status
     if routing is not None:
         new = replace(new, routing_generation=routing.generation)
@@ -67,7 +69,7 @@ def reconcile_once(
     return new, written, acted or new != status
 
 
-def actuate(
+def carry_out(
     ctx: Context, spec: specs.CanarySpec, decision: Decision, *, world: World, generation: int
 ) -> tuple[Routing | None, bool]:
     """Actuate first, then write status: the routing in force, and whether anything moved."""
