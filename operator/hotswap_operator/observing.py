@@ -137,7 +137,7 @@ def arm_of(body: dict[str, Any]) -> Arm | None:
 
 def matches(world: World, spec: CanarySpec, plan: Plan | None) -> bool:
     """routing.json declares what `plan` means."""
-    desired = deciding.routing_of(plan, spec, world.arms)
+    desired = deciding.routing_of(plan, spec, arms=world.arms)
     if desired is None or world.routing is None:
         return False
     return deciding.same_routing(world.routing, desired)
