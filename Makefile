@@ -11,7 +11,7 @@ export HOTSWAP_CACHE := $(CACHE)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help setup lint test test-unit test-integration test-e2e demo bench bench-switch control-plane clean
-.PHONY: system-deps images e2e-kind test-node node-up node-down
+.PHONY: system-deps images e2e-kind test-node node-up node-down object-store
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -61,7 +61,7 @@ test: setup lint test-unit test-integration test-e2e test-node ## set up, then e
 # pytest exits 5 when a tier collects no test; such a tier is reported, not failed.
 PYTEST_TIER = $(PY) -m pytest -q $(PYTEST_ARGS) $(1) || { rc=$$?; [ $$rc -eq 5 ] && echo "no tests in $(1)"; [ $$rc -eq 5 ]; }
 
-test-unit: setup system-deps ## unit tier: pure logic, the store, loopback servers
+test-unit: setup system-deps object-store ## unit tier: pure logic, the store, loopback servers
 	$(call PYTEST_TIER,tests/unit)
 
 test-integration: setup control-plane ## integration tier: a real kube-apiserver and etcd
@@ -87,6 +87,9 @@ node-up: setup ## a real node (kubelet, containerd, runc, CNI) on the local cont
 node-down: ## stop what node-up started: pods, processes, mounts, bridge, iptables rules
 	bash tools/node.sh down
 
+object-store: ## build (once, cached) versitygw, the S3-compatible server of the object-store tests
+	bash tools/build-objectstore.sh
+
 control-plane: setup ## build (once, cached) kube-apiserver and etcd from Go modules
 	bash tools/build-control-plane.sh
 
@@ -106,6 +109,14 @@ bench: setup system-deps ## inference benchmark; figures printed and written to 
 
 bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) beside the model load time
 	$(PY) bench/switch.py
+
+.PHONY: bench-swap
+bench-swap: setup system-deps control-plane ## latency and loop stalls while versions swap under load (pods, then Canary)
+	$(PY) bench/swap.py
+
+.PHONY: bench-scale
+bench-scale: setup control-plane ## operator at scale: 100 Canaries x 3 simulated pods, 1,000 ModelVersions (docs/scale.md)
+	nice -n 10 $(PY) bench/scale.py
 
 .PHONY: bench-analysis
 bench-analysis: setup control-plane ## rollout analysis: false rollbacks, detection speed (simulated), live rollback (docs/analysis.md)

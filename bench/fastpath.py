@@ -272,8 +272,26 @@ def verdicts(figures: dict[str, dict[str, Any]], ratio: dict[str, float]) -> dic
         "text p99 <= 5x p50": ratio["text_p99_over_p50"] <= 5,
         "forest >= 5x sklearn per request": ratio["forest_vs_sklearn_threadpool"] >= 5,
         "forest p99 <= 5x p50": ratio["forest_p99_over_p50"] <= 5,
+        f"text CPU <= {TEXT_CPU_TARGET_US} us per request": (
+            figures["hotswap-text"]["cpu_us_per_request"] <= TEXT_CPU_TARGET_US
+        ),
         "no errors": all(f["errors"] == 0 for f in figures.values()),
     }
+
+
+TEXT_CPU_TARGET_US = 100  # issue 13: every feature on, 64 connections, one core
+
+
+def cpu_line(figures: dict[str, dict[str, Any]]) -> str:
+    """CPU per text request beside per-request sklearn and the floor, measured in this run."""
+    cpu = {kind: f["cpu_us_per_request"] for kind, f in figures.items()}
+    text = cpu["hotswap-text"]
+    return (
+        f"text CPU per request: {text:.0f} us (target {TEXT_CPU_TARGET_US}); per-request sklearn "
+        f"{cpu['sklearn-text']:.0f} us ({cpu['sklearn-text'] / text:.1f}x ours); constant-route "
+        f"floor {cpu['floor']:.0f} us (ours {text / cpu['floor']:.2f}x it, "
+        f"{text - cpu['floor']:.0f} us above it)"
+    )
 
 
 KINDS = (
@@ -406,6 +424,7 @@ def report(
         )
     for name, value in ratio.items():
         print(f"  {name:30s} {value:7.2f}x")
+    print(f"  {cpu_line(figures)}; load average {os.getloadavg()[0]:.2f}")
     for name, passed in checks.items():
         print(f"  [{'ok' if passed else 'MISSED'}] {name}")
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -66,6 +66,27 @@ build() { # build <label> <module dir> <package> <output> <tags> <ldflags> <cold
     echo "==> $label: built $out in $((SECONDS - started))s"
 }
 
+build_node() { # build_node <bin dir> <tags> <ldflags>: the node's three commands, in ONE go build
+    # (the three's own packages and links run in parallel, not one binary after the other); only
+    # the missing ones.
+    local dir=$1 tags=$2 ldflags=$3 cmd missing=() pkgs=() total started=$SECONDS tmp
+    for cmd in kubelet kube-controller-manager kube-scheduler; do
+        if [[ -x $dir/$cmd ]]; then echo "==> $cmd: cached at $dir/$cmd"; else missing+=("$cmd"); fi
+    done
+    (( ${#missing[@]} )) || return 0
+    for cmd in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$cmd"); done
+    echo "==> ${missing[*]}: one go build (cold Go caches: ~20 min on 2 cores; docs/node.md)"
+    mkdir -p "$dir"
+    tmp=$(mktemp -d "$dir/.node-build.XXXXXX")
+    (cd "$here/node" && go mod download)
+    total=$(cd "$here/node" && go list -tags "$tags" -deps "${pkgs[@]}" | wc -l)
+    (cd "$here/node" && go build -v -trimpath -buildvcs=false -tags "$tags" -ldflags "$ldflags" \
+        -o "$tmp/" "${pkgs[@]}") 2>&1 | progress node "$total"
+    for cmd in "${missing[@]}"; do mv -f "$tmp/$cmd" "$dir/$cmd"; done  # atomic per binary
+    rmdir "$tmp"
+    echo "==> ${missing[*]}: built in $((SECONDS - started))s"
+}
+
 if [[ ${1:-} == --paths ]]; then
     echo "KUBE_APISERVER=$KUBE_BIN"
     echo "ETCD=$ETCD_BIN"
@@ -77,10 +98,7 @@ build etcd "$here/etcd" go.etcd.io/etcd/server/v3 "$ETCD_BIN" grpcnotrace "-s -w
 build kube-apiserver "$here/controlplane" k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_BIN" \
     selinux,notest,grpcnotrace "$(kube_ldflags)" "~7 min"
 if [[ ${1:-} == --node ]]; then
-    for cmd in kubelet kube-controller-manager kube-scheduler; do
-        build "$cmd" "$here/node" "k8s.io/kubernetes/cmd/$cmd" "$cache/bin/$KUBE_VERSION/$cmd" \
-            selinux,notest,grpcnotrace "$(kube_ldflags)" "~5 min"
-    done
+    build_node "$cache/bin/$KUBE_VERSION" selinux,notest,grpcnotrace "$(kube_ldflags)"
 fi
 "$KUBE_BIN" --version
 "$ETCD_BIN" --version | sed -n 1p  # sed reads all: head could SIGPIPE etcd (exit 141)

@@ -73,29 +73,36 @@ context_hash() { # context_hash <Dockerfile> <base>: everything the build reads
       requirements hotswap inference operator | grep -v '__pycache__' | LC_ALL=C sort | xargs cat; } | hash_of
 }
 
-build_with_buildah() {
-  local base part archive started
+build_part() { # build_part <part> <base>: one image with buildah, saved as a docker-archive
+  local part=$1 base=$2 archive started=$SECONDS
+  archive="$cache/hotswap-${part}-${tag}-$(context_hash "Dockerfile.${part}" "$base").tar"
+  if [[ -s $archive ]]; then
+    echo "==> hotswap-${part}:${tag}: cached at $archive"
+    return
+  fi
+  echo "==> building hotswap-${part}:${tag} with buildah on $base (cold: 2-10 min)"
+  buildah bud --quiet --isolation chroot --format docker --layers \
+    --volume "$CA_BUNDLE:$CA_BUNDLE:ro" \
+    --build-arg "PYTHON_IMAGE=$base" \
+    --build-arg "VERSION=${version}" \
+    --build-arg "REVISION=${revision}" \
+    --file "Dockerfile.${part}" --tag "hotswap-${part}:${tag}" . >/dev/null
+  rm -f "$cache/hotswap-${part}-${tag}-"*.tar
+  buildah push --quiet "hotswap-${part}:${tag}" \
+    "docker-archive:$archive.tmp:docker.io/library/hotswap-${part}:${tag}"
+  mv -f "$archive.tmp" "$archive"
+  echo "==> hotswap-${part}:${tag}: $((SECONDS - started))s, $(du -h "$archive" | cut -f1)"
+}
+
+build_with_buildah() { # both images at once: much of each build waits on the network or disk
+  local base part pids=() failed=0 pid
   base=$(base_image)
   for part in inference operator; do
-    archive="$cache/hotswap-${part}-${tag}-$(context_hash "Dockerfile.${part}" "$base").tar"
-    if [[ -s $archive ]]; then
-      echo "==> hotswap-${part}:${tag}: cached at $archive"
-      continue
-    fi
-    started=$SECONDS
-    echo "==> building hotswap-${part}:${tag} with buildah on $base (cold: 1-10 min)"
-    buildah bud --quiet --isolation chroot --format docker --layers \
-      --volume "$CA_BUNDLE:$CA_BUNDLE:ro" \
-      --build-arg "PYTHON_IMAGE=$base" \
-      --build-arg "VERSION=${version}" \
-      --build-arg "REVISION=${revision}" \
-      --file "Dockerfile.${part}" --tag "hotswap-${part}:${tag}" . >/dev/null
-    rm -f "$cache/hotswap-${part}-${tag}-"*.tar
-    buildah push --quiet "hotswap-${part}:${tag}" \
-      "docker-archive:$archive.tmp:docker.io/library/hotswap-${part}:${tag}"
-    mv -f "$archive.tmp" "$archive"
-    echo "==> hotswap-${part}:${tag}: $((SECONDS - started))s, $(du -h "$archive" | cut -f1)"
+    build_part "$part" "$base" &
+    pids+=("$!")
   done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  (( failed == 0 )) || { echo "make images: a buildah build failed (above)" >&2; exit 1; }
 }
 
 if command -v "$engine" >/dev/null 2>&1 && "$engine" info >/dev/null 2>&1; then

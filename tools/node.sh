@@ -6,6 +6,8 @@
 #   bash tools/node.sh up      build what is missing (cached), start everything, print KUBECONFIG
 #   bash tools/node.sh down    stop what `up` started: pods, processes, mounts, bridge, iptables
 #   bash tools/node.sh env     print `export KUBECONFIG=...`
+#   bash tools/node.sh preflight   silent when this machine can run a node; else prints the exact
+#                                  reason on one line and exits 1 (`make test-node` then skips)
 #
 # Listens on loopback only, except the API server forward on the bridge's gateway address
 # (10.244.0.1), which only pods on this machine's private bridge reach.
@@ -68,6 +70,52 @@ wait_for() { # wait_for <what> <seconds> <command...>
   for ((i = 0; i < limit * 2; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
   echo "node: timed out after ${limit}s waiting for $what" >&2
   return 1
+}
+
+# ---- can this machine run a node at all? ----
+capability() { # capability <bit>: the effective capability set of this shell holds it
+  local eff; eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
+  (( (16#$eff >> $1) & 1 ))
+}
+
+cannot_run() { # prints why the node tier cannot run here (nothing when it can)
+  local probe out
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "not root (uid $(id -u)): containerd, the pod bridge, iptables and overlay mounts need root"
+    return
+  fi
+  if ! command -v apt-get >/dev/null && ! command -v containerd >/dev/null; then
+    echo "no apt-get to install containerd, runc, buildah, mmdebstrap and the CNI plugins (Debian packages)"
+    return
+  fi
+  capability 12 || { echo "no CAP_NET_ADMIN (needed for the pod bridge and iptables)"; return; }
+  capability 21 || { echo "no CAP_SYS_ADMIN (needed for mounts and namespaces)"; return; }
+  [[ -d /sys/fs/cgroup/memory || -f /sys/fs/cgroup/cgroup.controllers ]] ||
+    { echo "no cgroup filesystem at /sys/fs/cgroup (the kubelet and runc need one)"; return; }
+  probe=$(mktemp -d /tmp/hotswap-preflight.XXXXXX)
+  mkdir -p "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  if ! out=$(mount -t overlay overlay \
+      -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>&1); then
+    rm -rf "$probe"
+    echo "cannot mount overlayfs (containerd's snapshotter): ${out//$'\n'/ }"
+    return
+  fi
+  umount "$probe/merged"; rm -rf "$probe"
+  if command -v ip >/dev/null; then
+    if ! out=$(ip link add hotswap-probe type bridge 2>&1); then
+      echo "cannot create a bridge: ${out//$'\n'/ }"
+      return
+    fi
+    ip link del hotswap-probe
+  fi
+  if command -v iptables >/dev/null && ! out=$(iptables -t nat -S PREROUTING 2>&1); then
+    echo "cannot read the iptables nat table: ${out//$'\n'/ }"
+  fi
+}
+
+preflight() {
+  local reason; reason=$(cannot_run)
+  [[ -z $reason ]] || { echo "$reason"; exit 1; }
 }
 
 # ---- configuration files ----
@@ -166,29 +214,54 @@ network_down() {
 }
 
 # ---- images: pause, kubectl, inference, operator into containerd ----
-images_up() {
+images_up() { # after images_build: the small images, then every archive into containerd
   local images=$cache/images base
-  bash tools/build-images.sh "$TAG"
   base=$(ls -t "$images"/base-*.tar | head -1); base=localhost/hotswap-base:$(basename "$base" .tar | cut -d- -f2)
   build_small_image pause "$base" /pause "$cache/bin/pause"
   build_small_image kubectl "$base" /usr/local/bin/kubectl "$repo/.venv/bin/kubectl"
-  local archive
-  # An archive's name carries its inputs' hash: one imported before (its marker, and containerd
-  # still holding the image) is skipped; importing all four takes minutes.
-  local marker
+  local archive pids=() pid failed=0
   mkdir -p "$node/containerd/imported"
+  # All four at once: each import mostly waits on the disk.
   for archive in "$images"/hotswap-pause-"$TAG".tar "$images"/hotswap-kubectl-"$TAG".tar \
       "$images"/hotswap-inference-"$TAG"-*.tar "$images"/hotswap-operator-"$TAG"-*.tar; do
-    marker=$node/containerd/imported/$(basename "$archive")
-    if [[ -f $marker && $archive -ot $marker ]] &&
-        ctr --address "$sock" -n k8s.io images ls -q | grep -qxF "$(cat "$marker")"; then
-      continue
-    fi
-    ctr --address "$sock" -n k8s.io images import "$archive" |
-      sed -n 's/^unpacking \([^ ]*\) .*/\1/p' | head -1 > "$marker.tmp"
-    mv -f "$marker.tmp" "$marker"
+    import_archive "$archive" &
+    pids+=("$!")
   done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  (( failed == 0 )) || { echo "node: an image import failed (above)" >&2; exit 1; }
   ctr --address "$sock" -n k8s.io images ls -q | grep -E 'hotswap' | sed 's/^/    /'
+}
+
+# The two images build (or come from the cache) in the background while Go builds the node's
+# binaries and the control plane starts: on a cold machine both take minutes.
+images_build() {
+  mkdir -p "$node/logs"
+  setsid bash tools/build-images.sh "$TAG" > "$node/logs/images.log" 2>&1 < /dev/null &
+  IMAGES_PID=$!
+  trap 'kill -- -$IMAGES_PID 2>/dev/null || true' EXIT  # `up` failing stops the build too
+}
+
+images_wait() {
+  local rc=0
+  wait "$IMAGES_PID" || rc=$?
+  trap - EXIT
+  sed 's/^/    /' "$node/logs/images.log"
+  (( rc == 0 )) || { echo "node: tools/build-images.sh $TAG failed (exit $rc)" >&2; exit 1; }
+}
+
+import_archive() { # import_archive <docker-archive>: into containerd unless imported before
+  # An archive's name carries its inputs' hash: one imported before (its marker, and containerd
+  # still holding the image) is skipped.
+  local archive=$1 marker=$node/containerd/imported/$(basename "$1")
+  # Every reader below reads its input to the end: under pipefail, `grep -q` or `head` leaving
+  # early would fail the pipeline on ctr's SIGPIPE (seen: an imported image imported again).
+  if [[ -f $marker && $archive -ot $marker ]] &&
+      ctr --address "$sock" -n k8s.io images ls -q | grep -xF "$(cat "$marker")" >/dev/null; then
+    return 0
+  fi
+  ctr --address "$sock" -n k8s.io images import "$archive" |
+    awk '/^unpacking / && !found++ { print $2 }' > "$marker.tmp"
+  mv -f "$marker.tmp" "$marker"
 }
 
 build_small_image() { # build_small_image <name> <base> <path in image> <binary>
@@ -213,6 +286,8 @@ build_small_image() { # build_small_image <name> <base> <path in image> <binary>
 # ---- up / down ----
 up() {
   local bin
+  log "images: building in the background (cached by inputs; log $node/logs/images.log)"
+  images_build
   log "building (cached): kube-apiserver, etcd, kubelet, kube-controller-manager, kube-scheduler"
   bash tools/build-control-plane.sh --node
   bin=$(bin_dir)
@@ -230,7 +305,9 @@ up() {
   log "containerd"
   alive containerd || start containerd "$(command -v containerd)" --config "$node/containerd/config.toml"
   wait_for containerd 30 ctr --address "$sock" version
-  log "images"
+  log "images: waiting for the build"
+  images_wait
+  log "images: into containerd"
   images_up
   log "kube-controller-manager, kube-scheduler"
   alive kube-controller-manager || start kube-controller-manager "$bin/kube-controller-manager" \
@@ -289,6 +366,7 @@ case ${1:-} in
   up) up ;;
   down) down ;;
   env) echo "export KUBECONFIG=$cluster/kubeconfig" ;;
+  preflight) preflight ;;
   step) shift; "$@" ;;  # one function, for debugging: tools/node.sh step network_up
   *) sed -n '2,12p' "$0"; exit 2 ;;
 esac

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hotswap.cli import CommandError, options
-from hotswap.store import names, routes, switching, versions
+from hotswap.store import backends, buckets, names, remotes, routes, versions
 from hotswap.store.errors import StoreError
 from hotswap.store.layout import ModelPaths
 
@@ -45,6 +46,12 @@ def register_train(subparsers: Any) -> None:
     )
     train.add_argument("--manifest-out", type=Path, help="write the ModelVersion YAML here")
     train.add_argument("--mlflow-uri", help="also log the run to MLflow, e.g. sqlite:///mlflow.db")
+    train.add_argument(
+        "--store",
+        help="publish to object storage instead of --root: s3://<bucket>[/<prefix>] (credentials "
+        "and endpoint from the AWS environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+        "AWS_ENDPOINT_URL for an S3-compatible server)",
+    )
     options.add_root_argument(train)
     train.set_defaults(func=run_train)
 
@@ -52,6 +59,9 @@ def register_train(subparsers: Any) -> None:
 def register_versions(subparsers: Any) -> None:
     listing = subparsers.add_parser("versions", help="list published versions and what serves")
     listing.add_argument("--model", help="only this model (default: every model under --root)")
+    listing.add_argument(
+        "--store", help="list a bucket instead of --root: s3://<bucket>[/<prefix>]"
+    )
     options.add_root_argument(listing)
     listing.set_defaults(func=run_versions)
 
@@ -59,29 +69,49 @@ def register_versions(subparsers: Any) -> None:
 def run_train(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("sklearn") is None:
         raise CommandError("`train` needs scikit-learn: pip install 'hotswap[train]'")
-    from hotswap.training import resources, training
+    from hotswap.training import resources
     from hotswap.training.errors import TrainingError
 
     try:
-        result = training.train(
-            args.root,
-            args.model or DEFAULT_MODELS[args.estimator],
-            dataset=args.data,
-            estimator=args.estimator,
-            seed=args.seed,
-            label_noise=args.label_noise,
-            format=args.format,
-            mlflow_uri=args.mlflow_uri,
-        )
+        bucket = buckets.connect(buckets.StoreUri.parse(args.store)) if args.store else None
+        with tempfile.TemporaryDirectory(prefix="hotswap-train-") as staging:
+            result, where = _train_and_publish(args, Path(staging) if bucket else args.root, bucket)
         document = resources.dump_yaml(result.manifest)
     except (TrainingError, StoreError, ValueError, OSError) as exc:
         raise CommandError(str(exc)) from exc
-    print("\n".join(f"# {line}" for line in _summary(result)))
+    print("\n".join(f"# {line}" for line in _summary(result, where)))
     _emit_manifest(document, args.manifest_out)
     return 0
 
 
-def _summary(result: Any) -> list[str]:
+def _train_and_publish(
+    args: argparse.Namespace, root: Path, bucket: buckets.Bucket | None
+) -> tuple[Any, str]:
+    """Train into `root`; with a bucket, upload the sealed version there and point at it.
+
+    Returns the training result and where the version now lives."""
+    from hotswap.training import training
+
+    result = training.train(
+        root,
+        args.model or DEFAULT_MODELS[args.estimator],
+        dataset=args.data,
+        estimator=args.estimator,
+        seed=args.seed,
+        label_noise=args.label_noise,
+        format=args.format,
+        mlflow_uri=args.mlflow_uri,
+    )
+    published = result.published
+    if bucket is None:
+        return result, str(published.path)
+    record = versions.get_version(ModelPaths(root, published.model), published.version)
+    uri = remotes.publish_folder(bucket, published.path, record)
+    result.manifest["spec"]["artifactPath"] = uri
+    return result, uri
+
+
+def _summary(result: Any, where: str) -> list[str]:
     published, metrics = result.published, result.metrics
     dataset, fit = metrics["dataset"], metrics["training"]
     lines = [
@@ -90,7 +120,7 @@ def _summary(result: Any) -> list[str]:
         f"{len(dataset['classes'])} classes, {dataset['testRows']} held out",
         f"  accuracy {metrics['accuracy']:.4f}  macro F1 {metrics['macroF1']:.4f}",
         f"  digest   {published.digest}",
-        f"  path     {published.path}",
+        f"  path     {where}",
     ]
     if result.mlflow_run_id:
         lines.append(f"  mlflow   run {result.mlflow_run_id}")
@@ -110,17 +140,28 @@ def _emit_manifest(document: str, out: Path | None) -> None:
 
 
 def run_versions(args: argparse.Namespace) -> int:
-    models = [check_model_arg(args.model)] if args.model else list_models(args.root)
+    where = args.store or args.root
     try:
-        rows = [row for model in models for row in version_rows(ModelPaths(args.root, model))]
+        backend, models = _listing(args)
+        rows = [row for model in models for row in version_rows(backend, model)]
     except (StoreError, ValueError, OSError) as exc:  # ValueError: a registry that is not JSON
         raise CommandError(str(exc)) from exc
     if not rows:
-        where = f"model {args.model!r}" if args.model else "any model"
-        print(f"no versions of {where} under {args.root}: publish one with `hotswap train`")
+        what = f"model {args.model!r}" if args.model else "any model"
+        print(f"no versions of {what} under {where}: publish one with `hotswap train`")
         return 0
     print(render_table(HEADER, rows))
     return 0
+
+
+def _listing(args: argparse.Namespace) -> tuple[backends.Backend, list[str]]:
+    """The backend to list and the models to list in it."""
+    if not args.store:
+        backend: backends.Backend = backends.VolumeBackend(args.root)
+        return backend, [check_model_arg(args.model)] if args.model else list_models(args.root)
+    bucket = buckets.connect(buckets.StoreUri.parse(args.store))
+    models = [check_model_arg(args.model)] if args.model else remotes.list_models(bucket)
+    return backends.BucketBackend(bucket, Path(tempfile.gettempdir())), models
 
 
 def check_model_arg(model: str) -> str:
@@ -138,12 +179,12 @@ def list_models(root: Path) -> list[str]:
     return sorted(name for name in found if ModelPaths(root, name).registry.is_file())
 
 
-def version_rows(paths: ModelPaths) -> list[tuple[str, ...]]:
-    current = switching.read_current(paths)
-    routing = routes.read_routing(paths)
+def version_rows(backend: backends.Backend, model: str) -> list[tuple[str, ...]]:
+    current = backend.stable_version(model)
+    routing = backend.read_routing(model)
     return [
         (
-            paths.model,
+            model,
             record.version,
             record.created.replace("T", " ")[:19],
             _metric(record.metrics, "accuracy"),
@@ -151,7 +192,7 @@ def version_rows(paths: ModelPaths) -> list[tuple[str, ...]]:
             record.digest.removeprefix("sha256:")[:12],
             serving_roles(record.version, current=current, routing=routing),
         )
-        for record in versions.list_versions(paths)
+        for record in backend.list_versions(model)
     ]
 
 

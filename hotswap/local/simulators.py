@@ -310,6 +310,7 @@ def serving(
     stop = asyncio.Event()
     thread = threading.Thread(target=loop.run_forever, name="pod-simulator", daemon=True)
     thread.start()
+    running = None
     try:
         asyncio.run_coroutine_threadsafe(simulator.start(), loop).result(timeout=30)
         running = asyncio.run_coroutine_threadsafe(simulator.run(stop), loop)
@@ -317,7 +318,8 @@ def serving(
     finally:
         loop.call_soon_threadsafe(stop.set)
         with contextlib.suppress(Exception):
-            running.result(timeout=10)
+            if running is not None:
+                running.result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()

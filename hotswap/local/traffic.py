@@ -13,6 +13,7 @@ generation once settled (`Tally.splits`).
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import select
 import threading
@@ -44,13 +45,22 @@ class Load:
     labelled: tuple[tuple[str, str], ...] = ()  # (text, true label): send feedback on each answer
 
     def __post_init__(self) -> None:
-        outside = [host for host, _ in self.targets if not _is_loopback(host)]
+        outside = [host for host, _ in self.targets if not _is_local(host)]
         if outside or not self.targets:
-            raise ValueError(f"load targets {outside or 'none'}: give 127.0.0.0/8 addresses")
+            raise ValueError(
+                f"load targets {outside or 'none'}: give 127.0.0.0/8 or private (pod) addresses"
+            )
 
 
-def _is_loopback(host: str) -> bool:
-    return host.startswith("127.") or host == "localhost"
+def _is_local(host: str) -> bool:
+    """Loopback, or a private address such as a pod's on the node tier's bridge (docs/node.md):
+    the load never leaves this machine's own networks."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_private
+    except ValueError:
+        return False
 
 
 def send_traffic(

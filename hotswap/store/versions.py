@@ -43,8 +43,7 @@ def list_versions(paths: ModelPaths) -> list[VersionRecord]:
     """
     if not paths.registry.exists():
         return []
-    body = files.read_json(paths.registry)
-    return [VersionRecord.from_dict(item) for item in body.get("versions", [])]
+    return parse_registry(files.read_json(paths.registry))
 
 
 def get_version(paths: ModelPaths, version: str) -> VersionRecord:
@@ -57,13 +56,7 @@ def get_version(paths: ModelPaths, version: str) -> VersionRecord:
 def register_version(paths: ModelPaths, record: VersionRecord) -> None:
     """Append (or replace in place) a record, under the model lock."""
     with model_lock(paths):
-        records = list_versions(paths)
-        index = next((i for i, r in enumerate(records) if r.version == record.version), None)
-        if index is None:
-            records.append(record)
-        else:
-            records[index] = replace(record, served=record.served or records[index].served)
-        _write(paths, records)
+        _write(paths, with_record(list_versions(paths), record))
 
 
 def record_served(paths: ModelPaths, version: str) -> None:
@@ -74,13 +67,45 @@ def record_served(paths: ModelPaths, version: str) -> None:
     """
     with model_lock(paths):
         records = list_versions(paths)
-        latest = max(records, key=lambda r: r.served, default=None)
-        if latest is None or (latest.version == version and latest.served):
-            return
-        rank = latest.served + 1
-        updated = [replace(r, served=rank) if r.version == version else r for r in records]
+        updated = with_served(records, version)
         if updated != records:
             _write(paths, updated)
+
+
+def with_record(records: list[VersionRecord], record: VersionRecord) -> list[VersionRecord]:
+    """The registry with `record` appended, or replacing its namesake (keeping its `served`).
+
+    The registry's rules, shared by every store backend (the volume, a bucket).
+    """
+    index = next((i for i, r in enumerate(records) if r.version == record.version), None)
+    if index is None:
+        return [*records, record]
+    merged = replace(record, served=record.served or records[index].served)
+    return [merged if i == index else r for i, r in enumerate(records)]
+
+
+def with_served(records: list[VersionRecord], version: str) -> list[VersionRecord]:
+    """The registry with `version` ranked above every other as the latest stable.
+
+    Unchanged when it already ranks first or the registry lacks it.
+    """
+    latest = max(records, key=lambda r: r.served, default=None)
+    if latest is None or (latest.version == version and latest.served):
+        return records
+    rank = latest.served + 1
+    return [replace(r, served=rank) if r.version == version else r for r in records]
+
+
+def registry_body(model: str, records: list[VersionRecord]) -> dict[str, Any]:
+    """versions.json's content."""
+    return {"model": model, "versions": [asdict(r) for r in records]}
+
+
+def parse_registry(body: Any) -> list[VersionRecord]:
+    """versions.json's records, checked."""
+    if not isinstance(body, dict) or not isinstance(body.get("versions", []), list):
+        raise IntegrityError("versions.json must be an object whose 'versions' is a list")
+    return [VersionRecord.from_dict(item) for item in body.get("versions", [])]
 
 
 def recently_served(paths: ModelPaths, count: int) -> list[str]:
@@ -101,6 +126,4 @@ def _served(value: object) -> int:
 
 
 def _write(paths: ModelPaths, records: list[VersionRecord]) -> None:
-    files.write_json(
-        paths.registry, {"model": paths.model, "versions": [asdict(r) for r in records]}
-    )
+    files.write_json(paths.registry, registry_body(paths.model, records))

@@ -1,7 +1,8 @@
 """The three ASGI apps of one process: serving (8000), admin (8001) and metrics (9189).
 
-`create_app(settings)` builds the serving app; its lifespan starts the mirror thread and the
-watcher, whose first poll loads the models. The admin and metrics apps share its `Service`.
+`create_app(settings)` builds the serving app; its lifespan starts the mirror thread, the
+watcher, whose first poll loads the models, and the loop-lag probe. The admin and metrics apps
+share its `Service`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator
 from prometheus_client import CollectorRegistry, make_asgi_app
 from starlette.applications import Starlette
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hotswap_inference import (
     administering,
@@ -21,14 +22,16 @@ from hotswap_inference import (
     endpoints,
     exchanges,
     inferring,
+    lagging,
     watching,
 )
 from hotswap_inference.errors import EXCEPTION_HANDLERS
 from hotswap_inference.services import Service
 from hotswap_inference.settings import Settings
 
+PREDICT = exchanges.Endpoint(endpoints.predict)
 SERVING_ROUTES = [  # the two prediction routes first: routes are matched in order
-    Route("/predict", exchanges.Endpoint(endpoints.predict), methods=["POST"]),
+    Route("/predict", PREDICT, methods=["POST"]),
     Route("/v2/models/{name}/infer", exchanges.Endpoint(inferring.infer), methods=["POST"]),
     Route("/feedback", endpoints.feedback, methods=["POST"]),
     Route("/healthz", endpoints.healthz),
@@ -52,19 +55,48 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     service.mirror.start()
     interval = service.settings.poll_interval
     watcher = asyncio.create_task(watching.watch(service.reloader, interval=interval))
+    prober = asyncio.create_task(lagging.watch(service.lag_probe))
     try:
         yield
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, prober):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         service.mirror.stop()
         service.querylog.close()
 
 
+class ServingApp(Starlette):
+    """Starlette, with `POST /predict` handed to its endpoint inside the same middleware (so
+    the same error handling) without the router's scan of the routes."""
+
+    predict_stack: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("path") == "/predict" and scope.get("method") == "POST":
+            scope["app"] = self
+            if self.predict_stack is None:
+                self.predict_stack = self.stack_around(PREDICT)
+            await self.predict_stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    def stack_around(self, endpoint: ASGIApp) -> ASGIApp:
+        """Starlette's own middleware stack, around `endpoint` instead of the router."""
+        router = self.router
+        self.router = endpoint  # type: ignore[assignment]
+        try:
+            return self.build_middleware_stack()
+        finally:
+            self.router = router
+
+
 def create_app(settings: Settings, *, registry: CollectorRegistry | None = None) -> Starlette:
     service = Service(settings, registry=registry or CollectorRegistry())
-    app = Starlette(routes=SERVING_ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = ServingApp(
+        routes=SERVING_ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+    )
     app.state.service = service
     return app
 

@@ -156,8 +156,10 @@ class Protocol(HttpToolsProtocol):
                 super().on_headers_complete()
             finally:
                 self.app = app
+            HeldHead.wrap(self.cycle, self.transport)
             return
         super().on_headers_complete()
+        HeldHead.wrap(self.cycle, self.transport)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -229,6 +231,58 @@ def raw_response(status: int, code: str, message: str) -> bytes:
         b"content-length: %d\r\n\r\n" % len(body)
     )
     return STATUS_LINE[status] + head + body
+
+
+class HeldHead:
+    """The transport a request's cycle writes to: its response head is held until the first
+    body write (or the end of the response), so head and body leave in one send(). uvicorn
+    writes them apart: two system calls per answer, ~10% of a text request's CPU under wrk
+    (py-spy). A `100 Continue` interim answer is never held."""
+
+    __slots__ = ("head", "state", "transport")
+    FRESH, HOLDING, PASSING = 0, 1, 2
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.head = b""
+        self.state = self.FRESH
+
+    @classmethod
+    def wrap(cls, cycle: Any, transport: asyncio.Transport) -> None:
+        """Put a `HeldHead` between a new `cycle` and `transport`; flush it when it ends."""
+        if cycle is None or cycle.transport is not transport:
+            return  # no new cycle (an upgrade), or wrapped already
+        held = cls(transport)
+        cycle.transport = held
+        answered = cycle.on_response
+
+        def on_response() -> None:
+            held.flush()  # a HEAD answer writes no body
+            answered()
+
+        cycle.on_response = on_response
+
+    def write(self, data: bytes) -> None:
+        if self.state == self.FRESH and not data.startswith(b"HTTP/1.1 100 "):
+            self.head, self.state = data, self.HOLDING
+            return
+        if self.state == self.HOLDING:
+            data, self.head, self.state = self.head + data, b"", self.PASSING
+        self.transport.write(data)
+
+    def flush(self) -> None:
+        if self.state == self.HOLDING:
+            self.write(b"")
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.transport, name)
 
 
 def refusal_app(status: int, code: str, message: str) -> Any:

@@ -17,6 +17,7 @@ from hotswap.store import reports
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 RATIO_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+LAG_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 1.0)
 RELOAD_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ARM_LABELS = ("model", "version", "arm")
 
@@ -72,6 +73,20 @@ class Metrics:
             "Time to verify, load, warm and swap the versions of one applied reload.",
             ["model"],
             buckets=RELOAD_BUCKETS,
+            registry=registry,
+        )
+        self.loop_lag = Histogram(
+            "hotswap_inference_loop_lag_seconds",
+            "How late the event loop ran a 10 ms timer, during a reload or steady.",
+            ["model", "during"],
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.reload_loop_lag_max = Gauge(
+            "hotswap_inference_reload_loop_lag_max_seconds",
+            "The longest event-loop lag during the last reload (start to heap freeze): wall, "
+            "or the part other threads of this process ran meanwhile (threads).",
+            ["model", "part"],
             registry=registry,
         )
         self.abtest = Counter(

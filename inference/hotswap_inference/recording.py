@@ -122,19 +122,31 @@ def quote(text: str) -> str:
 
 
 class Clock:
-    """Now, ISO 8601 UTC to the millisecond; formatted once per millisecond, not per line."""
+    """Now, ISO 8601 UTC to the millisecond, as `isoformat(timespec="milliseconds")` writes it:
+    the date and time formatted once per second, the milliseconds appended per millisecond
+    (a `datetime` per millisecond was ~3.5% of a text request's CPU under wrk)."""
 
     def __init__(self) -> None:
-        self._last: tuple[int, str] = (-1, "")
+        self._last: tuple[int, str] = (-1, "")  # (millisecond, its text)
+        self._second: tuple[int, str] = (-1, "")  # (second, "YYYY-MM-DDTHH:MM:SS.")
 
     def now(self) -> str:
-        millis = time.time_ns() // 1_000_000
+        return self.at(time.time_ns() // 1_000_000)
+
+    def at(self, millis: int) -> str:
+        """The text of `millis` milliseconds since the epoch."""
         last = self._last  # one read: another thread may swap it, never half of it
-        if last[0] != millis:
-            moment = datetime.fromtimestamp(millis / 1000, UTC)
-            last = (millis, moment.isoformat(timespec="milliseconds"))
-            self._last = last
-        return last[1]
+        if last[0] == millis:
+            return last[1]
+        second, milli = divmod(millis, 1000)
+        prefix = self._second
+        if prefix[0] != second:
+            moment = datetime.fromtimestamp(second, UTC)
+            prefix = (second, moment.strftime("%Y-%m-%dT%H:%M:%S."))
+            self._second = prefix
+        text = f"{prefix[1]}{milli:03d}+00:00"
+        self._last = (millis, text)
+        return text
 
 
 CLOCK = Clock()

@@ -6,10 +6,14 @@ Reloads are serialized by a lock; predictions never take it (they read `state` o
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import math
 import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +29,7 @@ FROM_ROUTING = "routing"
 FROM_CURRENT = "current"
 APPLIED, NOOP = "applied", "noop"
 POLL_FAILED = "poll_failed"  # lastError.error of a poll that could not read routing.json/current
-COLLECT_EVERY_SECONDS = 10.0  # a full collection (~50 ms, GIL held) at most this often
+RELOAD_SWITCH_INTERVAL = 0.0005  # GIL slices of a reload: the loop waits at most ~this long
 
 
 class Reloader:
@@ -39,7 +43,8 @@ class Reloader:
         self.last_error: reports.ReloadFailure | None = None
         self._lock = threading.Lock()
         self._failed: dict[Routing, float] = {}
-        self._collected_at = -COLLECT_EVERY_SECONDS
+        self._active_since: float | None = None  # the reload in progress began then
+        self._ended_at = -math.inf  # the last reload ended then
         for outcome in (LoadFailed.code, "stale"):  # at 0, so increase() sees the first one
             metrics.reloads.labels(model, outcome)
 
@@ -50,6 +55,7 @@ class Reloader:
     def apply(self, routing: Routing, *, source: str = FROM_ROUTING) -> str:
         """Serve `routing`: `applied` or `noop`; raises `StaleGeneration` or `LoadFailed`."""
         with self._lock:
+            outcome = None
             try:
                 outcome = self._apply_locked(routing, source)
             except StaleGeneration:
@@ -58,10 +64,22 @@ class Reloader:
             except LoadFailed as exc:
                 self._record_failure(routing, exc)
                 raise
+            finally:
+                if outcome != APPLIED:
+                    self._end_window()
             self.metrics.reloads.labels(self.model, outcome).inc()
             if outcome == APPLIED:  # off the reload's answer: a collection holds the GIL
-                threading.Thread(target=self._freeze_heap, name="hotswap-gc", daemon=True).start()
+                threading.Thread(target=self._settle, name="hotswap-gc", daemon=True).start()
             return outcome
+
+    def reloading_since(self, moment: float) -> bool:
+        """A reload (preparing, swapping, freezing the heap) ran at some time from `moment`
+        (`time.monotonic()`) to now: what the loop-lag probe counts as `during="reload"`."""
+        return self._active_since is not None or self._ended_at >= moment
+
+    def _end_window(self) -> None:
+        self._active_since = None
+        self._ended_at = time.monotonic()
 
     def poll(self) -> str | None:
         """Read routing.json (else `current`) and apply it when newer; None when nothing to do."""
@@ -115,7 +133,9 @@ class Reloader:
                 generation=applied,
             )
         started = time.perf_counter()
-        served = {arm.version: self._prepare(arm, current) for arm in arms_of(routing)}
+        self._active_since = time.monotonic()
+        with short_gil_slices():
+            served = {arm.version: self._prepare(arm, current) for arm in arms_of(routing)}
         self.state = states.ServingState(self.model, routing, served, source)
         self.last_error = None
         self._failed.clear()
@@ -125,12 +145,12 @@ class Reloader:
         )
         return APPLIED
 
-    def _freeze_heap(self) -> None:
-        """`freeze_heap`, collecting at most every `COLLECT_EVERY_SECONDS` (reload storms)."""
-        collect = time.monotonic() - self._collected_at >= COLLECT_EVERY_SECONDS
-        if collect:
-            self._collected_at = time.monotonic()
-        freeze_heap(collect=collect)
+    def _settle(self) -> None:
+        """Freeze the heap after an applied reload, then end the reload's window."""
+        try:
+            freeze_heap()
+        finally:
+            self._end_window()
 
     def _prepare(self, arm: Arm, current: states.ServingState | None) -> states.Served:
         existing = current.served.get(arm.version) if current else None
@@ -191,20 +211,33 @@ class Reloader:
         )
 
 
-def freeze_heap(*, collect: bool = True) -> None:
-    """Take every object alive now out of the cyclic garbage collector's walks (`gc.freeze`).
+def freeze_heap() -> None:
+    """Collect what is not frozen yet, then freeze every object alive (`gc.freeze`).
 
     A full collection walks every tracked object: ~50 ms with sklearn, scipy and a model
-    loaded, holding the GIL, and under load one came every ~15 s, stalling every
-    request in flight (the p99). Frozen objects are not walked again. Unfreezing first lets
-    this one collection reclaim the cycles of states swapped out earlier: one pause per
-    reload instead of one every ~15 s. Without `collect`, only the new objects are
-    frozen; what they leave behind is reclaimed by the next reload that collects.
+    loaded, holding the GIL, and under load one came every ~15 s, stalling every request in
+    flight (the p99). Frozen objects are not walked again, so this collection (and every
+    automatic one after it) walks only what was allocated since the last freeze: a few ms at
+    most, and ~50 ms once, at the first load. The frozen heap is never unfrozen: a swapped-out
+    state holds no reference cycle (tests/unit/inference/test_lagging.py checks it), so
+    reference counting frees it the moment its last request ends.
     """
-    if collect:
-        gc.unfreeze()
-        gc.collect()
+    gc.collect()
     gc.freeze()
+
+
+@contextlib.contextmanager
+def short_gil_slices(seconds: float = RELOAD_SWITCH_INTERVAL) -> Iterator[None]:
+    """Run a reload with short GIL slices: a thread holding the GIL is asked to drop it
+    after `seconds` (`sys.setswitchinterval`, 5 ms by default) when the event loop waits for
+    it, so a reload in the threadpool stalls the loop for at most about that long, bar single
+    C calls that hold the GIL longer."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def arms_of(routing: Routing) -> list[Arm]:

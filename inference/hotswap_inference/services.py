@@ -19,6 +19,7 @@ from hotswap_inference import (
     feedbacks,
     guarding,
     identifiers,
+    lagging,
     mirroring,
     predicting,
     recording,
@@ -65,6 +66,9 @@ class Service:
             settings.model,
             metrics=self.metrics,
             retry_failed_seconds=settings.retry_failed_seconds,
+        )
+        self.lag_probe = lagging.LagProbe(
+            self.metrics, model=self.model, overlaps=self.reloader.reloading_since
         )
         self.guard = guarding.Guard(
             settings.keys(),

@@ -24,21 +24,20 @@ class Deployed:
 
 @pytest.fixture(scope="session")
 def kubeconfig() -> Iterator[Path]:
-    """`tools/node.sh up` (builds what is missing), then `down` unless HOTSWAP_NODE_KEEP=1."""
-    with nodes.stage("node up (builds cached)"):
-        done = subprocess.run(["bash", str(nodes.SCRIPT), "up"], check=False)
-    assert done.returncode == 0, "tools/node.sh up failed: see its output above"
-    path = Path(
-        subprocess.run(
+    """`tools/node.sh up` (builds what is missing), then `down` unless HOTSWAP_NODE_KEEP=1:
+    also when `up` or a test failed, so nothing stays running."""
+    try:
+        with nodes.stage("node up (builds cached)"):
+            done = subprocess.run(["bash", str(nodes.SCRIPT), "up"], check=False)
+        assert done.returncode == 0, "tools/node.sh up failed: see its output above"
+        env = subprocess.run(
             ["bash", str(nodes.SCRIPT), "env"], capture_output=True, text=True, check=True
         )
-        .stdout.split("=", 1)[1]
-        .strip()
-    )
-    yield path
-    if os.environ.get("HOTSWAP_NODE_KEEP") != "1":
-        with nodes.stage("node down"):
-            subprocess.run(["bash", str(nodes.SCRIPT), "down"], check=False)
+        yield Path(env.stdout.split("=", 1)[1].strip())
+    finally:
+        if os.environ.get("HOTSWAP_NODE_KEEP") != "1":
+            with nodes.stage("node down"):
+                subprocess.run(["bash", str(nodes.SCRIPT), "down"], check=False)
 
 
 @pytest.fixture(scope="session")

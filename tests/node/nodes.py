@@ -1,12 +1,15 @@
-"""Helpers of the node tier: kubectl against the node's control plane, stage timings, what the
-host sees of a container (its process: UID, root mount). docs/node.md."""
+"""Helpers of the node tier: kubectl and the hotswap CLI against the node's control plane, stage
+timings, what the host sees of a container (its process: UID, root mount), and live traffic to a
+Service's ready endpoints. docs/node.md."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -14,8 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hotswap.local import tallies, traffic
+
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = str(REPO / ".venv" / "bin" / "kubectl")
+HOTSWAP = str(REPO / ".venv" / "bin" / "hotswap")
 SCRIPT = REPO / "tools" / "node.sh"
 NAMESPACE = "hotswap"
 CONTAINERD = "/run/hotswap-node/containerd.sock"
@@ -41,6 +47,21 @@ def kubectl(kubeconfig: Path, *args: str, timeout: float = 120) -> str:
     )
     if done.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def hotswap(kubeconfig: Path, *args: str) -> str:
+    """The CLI a user runs (`kubectl hotswap ...`), in the hotswap namespace."""
+    done = subprocess.run(
+        [HOTSWAP, *args, "-n", NAMESPACE],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"hotswap {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
 
 
@@ -150,3 +171,80 @@ def predict(ip: str, text: str = "I want to book a flight") -> tuple[int, str]:
             return response.status, response.headers.get("X-Model-Version", "")
     except urllib.error.HTTPError as exc:
         return exc.code, ""
+
+
+def ready_addresses(kubeconfig: Path, service: str) -> tuple[str, ...]:
+    """The ready endpoints' addresses of a Service, from its EndpointSlices."""
+    slices = get(kubeconfig, "endpointslices", "-l", f"kubernetes.io/service-name={service}")
+    return tuple(
+        sorted(
+            endpoint["addresses"][0]
+            for found in slices["items"]
+            for endpoint in found.get("endpoints") or []
+            if (endpoint.get("conditions") or {}).get("ready")
+        )
+    )
+
+
+class EndpointTraffic:
+    """The load loop of hotswap.local.traffic on a Service's ready endpoints, as kube-proxy
+    would spread it (it does not run on this node): the EndpointSlices are read every second and
+    the load moves to the new address set when it changes (a deleted pod leaves it, a
+    replacement joins it once Ready). One Tally over the whole run; bounded by `seconds`."""
+
+    def __init__(
+        self, kubeconfig: Path, service: str, *, port: int = 8000, seconds: float = 600
+    ) -> None:
+        self.kubeconfig, self.service, self.port, self.seconds = kubeconfig, service, port, seconds
+        self.tally = tallies.Tally()
+        self.target_sets: list[tuple[str, ...]] = []  # each address set the load went to
+        self.outages = 0  # times no endpoint was ready once the load had begun
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.follow, name="endpoint-traffic", daemon=True)
+
+    def __enter__(self) -> EndpointTraffic:
+        self.thread.start()
+        wait(lambda: self.target_sets, timeout=60, what=f"ready endpoints of {self.service}")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)
+
+    def follow(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        current: tuple[str, ...] = ()
+        load_stop, runner = threading.Event(), None
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                addresses = ready_addresses(self.kubeconfig, self.service)
+            except (AssertionError, subprocess.TimeoutExpired):
+                addresses = current  # the API server busy for a moment: keep the last set
+            if addresses != current:
+                load_stop.set()
+                if runner is not None:
+                    runner.join()
+                current, load_stop = addresses, threading.Event()
+                self.outages += 0 if addresses or not self.target_sets else 1
+                runner = self.start_load(addresses, load_stop, deadline) if addresses else None
+            self.stop.wait(1.0)
+        load_stop.set()
+        if runner is not None:
+            runner.join()
+
+    def start_load(
+        self, addresses: tuple[str, ...], load_stop: threading.Event, deadline: float
+    ) -> threading.Thread:
+        self.target_sets.append(addresses)
+        load = traffic.Load(
+            targets=tuple((address, self.port) for address in addresses),
+            requests=10_000_000,
+            seconds=max(deadline - time.monotonic(), 1.0),
+            threads=2,
+            pause=0.02,
+        )
+        runner = threading.Thread(
+            target=traffic.send_traffic, args=(load, self.tally, load_stop), daemon=True
+        )
+        runner.start()
+        return runner

@@ -1,18 +1,40 @@
 """The real manifests on a real node (docs/node.md): the operator on its ServiceAccount token,
-the training Job's version on the shared volume verified, the images running as UID 10001 on a
-read-only root, a Canary rolling the version out to every pod (probes pass: pods Ready),
-predictions through pod IPs. The tests run in file order, on one deployment."""
+the training Job's version on the shared volume verified, 3 inference pods running as UID 10001
+on a read-only root and mounting that one volume, a Canary deploying the version to every pod
+(probes pass: pods Ready), a second training run, then a stepped rollout, a pod deleted in its
+middle, promote and rollback under live traffic to the Service's ready endpoints with 0 failed
+requests. The tests run in file order, on one deployment."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from hotswap.local import objects
 
 from . import nodes
 from .conftest import Deployed
 
 MODELS = Path("/var/lib/hotswap-node/models")  # the hostPath PV of manifests/overlays/node
 INFERENCE, OPERATOR = "hotswap-inference", "hotswap-operator"
+REPLICAS = 3  # the base Deployment's count
+STEPS = {  # 20%, a timed pause, 60%, then an open pause that waits for `hotswap promote`
+    "type": "Steps",
+    "steps": [
+        {"name": "twenty", "setWeight": 20},
+        {"name": "short-wait", "pause": {"durationSeconds": 3}},
+        {"name": "sixty", "setWeight": 60},
+        {"name": "approve", "pause": {}},
+    ],
+}
+
+
+class Version(NamedTuple):
+    name: str  # the ModelVersion's name (what a Canary's spec.version and status name)
+    version: str  # its version id (what a pod answers in X-Model-Version)
 
 
 def running_pods(deployed: Deployed, name: str, count: int, *, ready: bool) -> list[Any]:
@@ -66,38 +88,163 @@ def test_training_job_publishes_a_version_the_operator_verifies(deployed: Deploy
     assert (MODELS / verified[0]["spec"]["artifactPath"]).is_dir()
 
 
-def test_inference_pods_run_as_uid_10001_on_a_read_only_root(deployed: Deployed) -> None:
-    with nodes.stage("inference pods Running"):
-        found = running_pods(deployed, INFERENCE, 2, ready=False)
+def test_three_inference_pods_share_the_volume_as_uid_10001_on_a_read_only_root(
+    deployed: Deployed,
+) -> None:
+    with nodes.stage(f"{REPLICAS} inference pods Running"):
+        found = running_pods(deployed, INFERENCE, REPLICAS, ready=False)
+    (v1,) = verified_versions(deployed, 1)
+    artifact = nodes.get(deployed.kubeconfig, "modelversion", v1.name)["spec"]["artifactPath"]
+    volume = os.stat(MODELS)
     for pod in found:
         assert_uid_10001_on_read_only_root(pod, "inference")
         assert pod["status"]["podIP"].startswith("10.244.0.")
+        # The pod's /models is the host's volume directory itself (same device and inode), and
+        # the version the Job wrote there is in it.
+        models = Path(f"/proc/{nodes.container_pid(pod, 'inference')}/root/models")
+        seen = os.stat(models)
+        assert (seen.st_dev, seen.st_ino) == (volume.st_dev, volume.st_ino), pod["metadata"]
+        assert (models / artifact).is_dir(), f"{artifact} not seen by {pod['metadata']['name']}"
 
 
-def test_canary_rolls_it_out_and_every_pod_serves_it(deployed: Deployed) -> None:
-    (mv,) = nodes.get(deployed.kubeconfig, "modelversions")["items"]
-    name, version = mv["metadata"]["name"], mv["spec"]["version"]
-    manifest = deployed.kubeconfig.parent / "canary.yaml"
-    manifest.write_text(
-        "apiVersion: hotswap.dev/v1alpha1\nkind: Canary\nmetadata: {name: intent}\n"
-        f"spec: {{model: intent, version: {name}, selector: {{matchLabels: "
-        "{app.kubernetes.io/name: hotswap-inference}}}\n"
-    )
+def test_canary_deploys_it_and_every_pod_serves_it(deployed: Deployed) -> None:
+    (v1,) = verified_versions(deployed, 1)
     with nodes.stage("Canary Ready, inference pods Ready (probes pass)"):
-        nodes.kubectl(deployed.kubeconfig, "apply", "-n", nodes.NAMESPACE, "-f", str(manifest))
-        nodes.wait(
-            lambda: (
-                condition(nodes.get(deployed.kubeconfig, "canary", "intent"), "Ready") == "True"
-            ),
-            timeout=180,
-            what="canary/intent Ready",
-        )
-        found = running_pods(deployed, INFERENCE, 2, ready=True)
+        apply_canary(deployed, v1.name)
+        wait_canary(deployed, f"Ready on {v1.name}", lambda c: settled_on(c, v1.name))
+        found = running_pods(deployed, INFERENCE, REPLICAS, ready=True)
     for pod in found:
         ip = pod["status"]["podIP"]
         status = nodes.admin_status(ip, deployed.reload_token)
-        assert (status.get("stable") or {}).get("version") == version, status
-        assert nodes.predict(ip) == (200, version)
+        assert (status.get("stable") or {}).get("version") == v1.version, status
+        assert nodes.predict(ip) == (200, v1.version)
+
+
+def test_a_second_training_run_publishes_another_version(deployed: Deployed) -> None:
+    with nodes.stage("second training Job (from the CronJob) complete, Verified"):
+        nodes.kubectl(
+            deployed.kubeconfig,
+            "create",
+            "job",
+            "-n",
+            nodes.NAMESPACE,
+            "--from=cronjob/hotswap-train",
+            "hotswap-train-second",
+        )
+        nodes.wait(
+            lambda: nodes.get(deployed.kubeconfig, "job", "hotswap-train-second")["status"].get(
+                "succeeded"
+            ),
+            timeout=600,
+            what="job/hotswap-train-second succeeded",
+            every=2,
+        )
+        v1, v2 = verified_versions(deployed, 2)
+    assert v1.version != v2.version and (MODELS / "intent").is_dir()
+
+
+def test_steps_a_pod_deleted_promote_and_rollback_under_live_traffic(deployed: Deployed) -> None:
+    v1, v2 = verified_versions(deployed, 2)
+    kubeconfig = deployed.kubeconfig
+    with nodes.EndpointTraffic(kubeconfig, INFERENCE, seconds=900) as load:
+        with nodes.stage("Steps: v2 at 20%, then at the open pause at 60%, all pods converged"):
+            apply_canary(deployed, v2.name, strategy=STEPS)
+            wait_canary(deployed, "canary at 20%", lambda c: at_weight(c, v2.name, 20))
+            wait_canary(deployed, "the open pause at 60%", lambda c: at_weight(c, v2.name, 60))
+        victim = running_pods(deployed, INFERENCE, REPLICAS, ready=True)[0]
+        gone, gone_ip = victim["metadata"]["name"], victim["status"]["podIP"]
+        with nodes.stage("a pod deleted mid-rollout: replaced, Ready, converged at 60%"):
+            nodes.kubectl(kubeconfig, "delete", "pod", "-n", nodes.NAMESPACE, gone, "--wait=false")
+            wait_canary(
+                deployed,
+                f"60% converged on {REPLICAS} pods without {gone}",
+                lambda c: at_weight(c, v2.name, 60) and gone not in pod_names(c),
+            )
+        with nodes.stage("hotswap promote: v2 stable on every pod"):
+            nodes.hotswap(kubeconfig, "promote", "intent")
+            wait_canary(deployed, f"Ready on {v2.name}", lambda c: settled_on(c, v2.name))
+        with nodes.stage("hotswap rollback: v1 stable on every pod"):
+            nodes.hotswap(kubeconfig, "rollback", "intent")
+            wait_canary(deployed, f"Ready on {v1.name}", lambda c: settled_on(c, v1.name))
+        time.sleep(3)  # answers after the rollback too
+    tally = load.tally
+    print(
+        f"\nlive traffic: {tally.answered} answered {dict(tally.by_version())}, "
+        f"{tally.failed} failed, endpoint sets {load.target_sets}"
+    )
+    assert tally.failed == 0, f"failed requests: {dict(tally.failures)}"
+    assert load.outages == 0, "the Service had no ready endpoint during the rollout"
+    assert tally.by_version()[v1.version] > 0 and tally.by_version()[v2.version] > 0
+    with_gone = [i for i, found in enumerate(load.target_sets) if gone_ip in found]
+    assert with_gone and with_gone[-1] < len(load.target_sets) - 1, (
+        f"expected the load on {gone_ip} ({gone}), then off it: {load.target_sets}"
+    )
+    assert len(load.target_sets[-1]) == REPLICAS, load.target_sets
+    for pod in running_pods(deployed, INFERENCE, REPLICAS, ready=True):
+        assert nodes.predict(pod["status"]["podIP"]) == (200, v1.version)
+
+
+def verified_versions(deployed: Deployed, count: int) -> list[Version]:
+    """The Verified ModelVersions, oldest first (version ids sort by creation time)."""
+
+    def check() -> list[Version]:
+        items = nodes.get(deployed.kubeconfig, "modelversions")["items"]
+        found = [
+            Version(mv["metadata"]["name"], mv["spec"]["version"])
+            for mv in items
+            if condition(mv, "Verified") == "True"
+        ]
+        return sorted(found, key=lambda v: v.version) if len(found) == count else []
+
+    return list(nodes.wait(check, timeout=120, what=f"{count} Verified ModelVersions"))
+
+
+def apply_canary(deployed: Deployed, version: str, **spec: Any) -> None:
+    """`kubectl apply` of the Canary a user keeps in Git, at `version` (Immediate unless a
+    strategy is given)."""
+    body = objects.canary_manifest(
+        "intent",
+        model="intent",
+        version=version,
+        labels={"app.kubernetes.io/name": INFERENCE},
+        **spec,
+    )
+    manifest = deployed.kubeconfig.parent / "canary.json"
+    manifest.write_text(json.dumps(body))
+    nodes.kubectl(deployed.kubeconfig, "apply", "-n", nodes.NAMESPACE, "-f", str(manifest))
+
+
+def wait_canary(deployed: Deployed, what: str, check: Any) -> dict[str, Any]:
+    def seen() -> dict[str, Any]:
+        canary = nodes.get(deployed.kubeconfig, "canary", "intent")
+        return canary if check(canary) else {}
+
+    return dict(nodes.wait(seen, timeout=240, what=what))
+
+
+def settled_on(canary: dict[str, Any], name: str) -> bool:
+    """Ready with `name` stable, no canary, every selected pod converged."""
+    status = canary.get("status") or {}
+    return (
+        condition(canary, "Ready") == "True"
+        and status.get("stableVersion") == name
+        and not status.get("canaryVersion")
+        and status.get("convergedPods") == status.get("totalPods") == REPLICAS
+    )
+
+
+def at_weight(canary: dict[str, Any], name: str, weight: int) -> bool:
+    """`name` the canary at `weight`, every selected pod converged on that routing."""
+    status = canary.get("status") or {}
+    return (
+        status.get("canaryVersion") == name
+        and status.get("weight") == weight
+        and status.get("convergedPods") == status.get("totalPods") == REPLICAS
+    )
+
+
+def pod_names(canary: dict[str, Any]) -> set[str]:
+    return {pod["name"] for pod in (canary.get("status") or {}).get("pods") or []}
 
 
 def condition(body: dict[str, Any], kind: str) -> str:
@@ -105,27 +252,3 @@ def condition(body: dict[str, Any], kind: str) -> str:
         if found.get("type") == kind:
             return str(found.get("status"))
     return ""
-
-
-def test_a_deleted_pod_is_replaced_and_serves_the_version(deployed: Deployed) -> None:
-    (mv,) = nodes.get(deployed.kubeconfig, "modelversions")["items"]
-    version = mv["spec"]["version"]
-    before = running_pods(deployed, INFERENCE, 2, ready=True)
-    gone = before[0]["metadata"]["name"]
-    with nodes.stage("deleted inference pod replaced, Ready, serving (preStop + drain)"):
-        nodes.kubectl(deployed.kubeconfig, "delete", "pod", "-n", nodes.NAMESPACE, gone)
-
-        def replaced() -> list[Any]:
-            found = [p for p in nodes.pods(deployed.kubeconfig, INFERENCE) if nodes.ready(p)]
-            names = {p["metadata"]["name"] for p in found}
-            return found if len(found) == 2 and gone not in names else []
-
-        after = nodes.wait(replaced, timeout=180, what=f"2 Ready inference pods without {gone}")
-    assert len(after) == 2 and gone not in {p["metadata"]["name"] for p in after}
-    for pod in after:
-        ip = pod["status"]["podIP"]
-        nodes.wait(
-            lambda ip=ip: nodes.predict(ip) == (200, version),
-            timeout=60,
-            what=f"{ip} answering with {version}",
-        )

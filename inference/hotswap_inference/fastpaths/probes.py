@@ -1,8 +1,9 @@
 """Inputs made from a model itself, checked beside the stored samples before a fast path serves.
 
 Text: empty and blank strings, unicode, unknown words, case changes, vocabulary terms alone
-and together, a very long text. Forest: rows sitting exactly on, just below and just above
-the split thresholds, where a float32/float64 slip would show.
+and together, a long text (past the inline limit; the 20,000 characters it had before took
+half of a reload's verification and showed nothing more). Forest: rows sitting exactly on,
+just below and just above the split thresholds, where a float32/float64 slip would show.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from hotswap_inference.fastpaths import forests, text_features
 
+LONG_REPEATS = 8  # the long probe: ~3,000 characters, past the inline limit (2,000)
 EDGE_TEXTS = ["", " ", "\n\t", "Ünïcödé ñ 東京 😀", "zzqx unknownword", "A", "!!! ??? ..."]
 
 
@@ -21,7 +23,7 @@ def text_probes(features: text_features.TextFeatures, *, count: int = 40) -> lis
     chosen = terms[:: max(1, len(terms) // count)][:count]
     mixed = [" ".join(chosen[i : i + 5]) for i in range(0, len(chosen), 5)]
     shouted = [text.upper() for text in mixed]
-    return [*EDGE_TEXTS, *chosen, *mixed, *shouted, " ".join(chosen * 50)]
+    return [*EDGE_TEXTS, *chosen, *mixed, *shouted, " ".join(chosen * LONG_REPEATS)]
 
 
 def forest_probes(forest: forests.FlatForest, *, count: int = 64, seed: int = 0) -> list[Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from hotswap_inference import recording
 from hotswap_inference.predictors import Predictions
 
@@ -63,3 +65,15 @@ def test_close_writes_every_buffered_line(tmp_path: Path) -> None:
     log.close()
     ids = [line["request_id"] for line in parse(path.read_text())]
     assert ids == [f"r-{i}" for i in range(1000)], f"expected 1000 lines in order, saw {len(ids)}"
+
+
+@pytest.mark.parametrize(
+    "millis",
+    [0, 999, 1_000, 1_764_641_400_123, 1_764_641_400_999, 1_764_641_401_000, 4_102_444_799_001],
+)
+def test_timestamps_read_as_isoformat_to_the_millisecond(millis: int) -> None:
+    clock = recording.Clock()
+    clock.at(millis - 1)  # a neighbour first: the cached second must not leak into the next
+    moment = datetime.fromtimestamp(millis // 1000, UTC).replace(microsecond=millis % 1000 * 1000)
+    assert clock.at(millis) == moment.isoformat(timespec="milliseconds")
+    assert clock.at(millis) == clock.at(millis), "the cached text is the same text"

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from hotswap_inference import accelerating, predictors, signals, splitting
 
-from hotswap.store import publishing, reports
+from hotswap.store import publishing, reports, routes
 from hotswap.store.loading import LoadedVersion
 
 from . import models, pods
@@ -145,7 +145,8 @@ def test_the_reload_answer_is_a_report_too(
 ) -> None:
     models.write_routing(root, two_versions[0], generation=1)
     pod = make_pod()
-    routing = models.write_routing(root, two_versions[1], generation=2)
+    # not written to routing.json: the poller (every 0.2 s) would apply it before the POST
+    routing = routes.Routing(stable=models.arm(two_versions[1]), generation=2)
     response = pod.admin("POST", "/admin/reload", json=models.reload_body(routing))
     assert response.status_code == 200, response.text
     body = response.json()

@@ -68,3 +68,14 @@ def test_without_the_check_the_closed_connection_fails_the_request(
 ) -> None:
     seen = two_requests_apart(server, check=False)
     assert (seen.answered, seen.failed) == (1, 1), seen
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.244.0.7"])
+def test_load_goes_to_loopback_or_private_pod_addresses(host: str) -> None:
+    assert traffic.Load(targets=((host, 8000),)).targets == ((host, 8000),)
+
+
+@pytest.mark.parametrize("host", ["8.8.8.8", "example.com"])
+def test_load_refuses_a_public_address_or_a_name(host: str) -> None:
+    with pytest.raises(ValueError, match=r"give 127\.0\.0\.0/8 or private \(pod\) addresses"):
+        traffic.Load(targets=((host, 8000),))

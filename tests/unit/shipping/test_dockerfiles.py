@@ -90,9 +90,10 @@ def test_build_in_one_stage_run_in_another_from_a_pinned_base(name: str) -> None
         f"expected a slim bookworm Python 3.11 base pinned to a patch release, saw {tag}"
     )
     copies = values(final_stage(REPO / name), "COPY")
-    assert copies == ["--from=builder /opt/hotswap /opt/hotswap"], (
-        f"expected the final stage of {name} to copy only the venv, saw {copies}"
-    )
+    assert copies == [
+        "--from=builder /opt/hotswap /opt/hotswap",
+        "--from=builder /opt/hotswap-app /opt/hotswap-app",
+    ], f"expected the final stage of {name} to copy only the venv, then the project, saw {copies}"
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)

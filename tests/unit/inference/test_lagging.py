@@ -1,0 +1,146 @@
+"""The loop-lag probe: lags split by reload and steady, the longest of a reload, on /metrics;
+and what keeps a reload's stall short (no reference cycle left to collect, short GIL slices)."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hotswap_inference import lagging, preparing, reloading
+from hotswap_inference.metrics import Metrics
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from hotswap.store import publishing, routes
+
+from . import models, pods
+from .conftest import MakePod
+
+Versions = tuple[publishing.Published, publishing.Published]
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    value = registry.get_sample_value(name, {"model": "intent", **labels})
+    return 0.0 if value is None else value
+
+
+def make_probe(reloading_now: list[bool]) -> tuple[lagging.LagProbe, CollectorRegistry]:
+    registry = CollectorRegistry()
+    probe = lagging.LagProbe(
+        Metrics(registry), model="intent", overlaps=lambda _since: reloading_now[0]
+    )
+    return probe, registry
+
+
+def test_lags_during_a_reload_are_apart_and_the_longest_is_kept_when_it_ends() -> None:
+    reloading_now = [True]
+    probe, registry = make_probe(reloading_now)
+    for lag, threads in ((0.001, 0.001), (0.004, 0.0), (0.002, 0.0015)):
+        probe.observe(time.monotonic(), lag, threads=threads)
+    name = "hotswap_inference_reload_loop_lag_max_seconds"
+    assert sample(registry, name, part="wall") == 0.0, "published once the reload ends"
+    reloading_now[0] = False
+    probe.observe(time.monotonic(), 0.0005)
+    assert sample(registry, name, part="wall") == 0.004
+    assert sample(registry, name, part="threads") == 0.0015
+    count = "hotswap_inference_loop_lag_seconds_count"
+    assert sample(registry, count, during="reload") == 3
+    assert sample(registry, count, during="steady") == 1
+
+
+def test_steady_lags_alone_publish_no_reload_maximum() -> None:
+    probe, registry = make_probe([False])
+    probe.observe(time.monotonic(), 0.03)
+    assert sample(registry, "hotswap_inference_loop_lag_seconds_count", during="steady") == 1
+    name = "hotswap_inference_reload_loop_lag_max_seconds"
+    assert sample(registry, name, part="wall") == sample(registry, name, part="threads") == 0.0
+
+
+def test_reloading_since_covers_a_reload_and_its_heap_freeze_only(
+    root: Path, two_versions: Versions
+) -> None:
+    reloader = reloading.Reloader(root, "intent", metrics=Metrics(CollectorRegistry()))
+    before = time.monotonic()
+    assert not reloader.reloading_since(before), "no reload has run yet"
+    reloader.apply(routes.Routing(stable=models.arm(two_versions[0]), generation=1))
+    deadline = time.monotonic() + 10
+    while reloader.reloading_since(time.monotonic()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the heap freeze runs in its own thread
+    assert reloader.reloading_since(before), "a sleep that began before the reload overlaps it"
+    assert not reloader.reloading_since(time.monotonic()), "the reload window never ended"
+
+
+def test_the_reload_runs_with_short_gil_slices_and_restores_them() -> None:
+    default = sys.getswitchinterval()
+    with reloading.short_gil_slices():
+        inside = sys.getswitchinterval()
+    assert inside == pytest.approx(reloading.RELOAD_SWITCH_INTERVAL)
+    assert inside < default
+    assert sys.getswitchinterval() == pytest.approx(default)
+
+
+@pytest.fixture
+def saved_garbage() -> Iterator[list[object]]:
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # unreachable objects land in gc.garbage, not freed
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+
+def unreachable_after(use: Callable[[], None]) -> int:
+    """Objects left unreachable (cycles) once `use` returned and dropped what it made."""
+    use()
+    gc.collect()
+    return len(gc.garbage)
+
+
+def test_a_swapped_out_version_holds_no_reference_cycle(
+    root: Path, two_versions: Versions, saved_garbage: list[object]
+) -> None:
+    """The heap is never unfrozen: a version whose drop left cycles would leak for good."""
+
+    def load_predict_drop() -> None:
+        served = preparing.prepare_version(root, "intent", models.arm(two_versions[0]))
+        served.predictor.predict(["refund please", "hello"])
+
+    assert unreachable_after(load_predict_drop) == 0, saved_garbage[:10]
+
+
+def test_the_cycle_check_sees_a_cycle(saved_garbage: list[object]) -> None:
+    def make_a_loop() -> None:
+        looped: dict[str, object] = {}
+        looped["self"] = looped
+
+    assert unreachable_after(make_a_loop) == 1
+
+
+def scrape(pod: pods.Pod) -> dict[tuple[str, str], float]:
+    text = httpx.get(f"{pod.metrics_url}/metrics").text
+    return {
+        (s.name, s.labels.get("during", s.labels.get("part", ""))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_a_pod_exports_its_loop_lag_steady_and_during_a_reload(
+    make_pod: MakePod, root: Path, two_versions: Versions
+) -> None:
+    models.write_routing(root, two_versions[0], generation=1)
+    pod = make_pod()
+    count = "hotswap_inference_loop_lag_seconds_count"
+    pod.wait_for(lambda: scrape(pod).get((count, "steady"), 0) > 0, "steady lags")
+    routing = routes.Routing(stable=models.arm(two_versions[1]), generation=2)
+    answer = pod.admin("POST", "/admin/reload", json=models.reload_body(routing))
+    assert answer.status_code == 200, answer.text
+    pod.wait_for(lambda: scrape(pod).get((count, "reload"), 0) > 0, "lags during the reload")
+    maximum = ("hotswap_inference_reload_loop_lag_max_seconds", "wall")
+    pod.wait_for(lambda: scrape(pod).get(maximum, 0) > 0, "the longest lag of the reload")
