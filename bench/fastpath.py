@@ -188,10 +188,7 @@ def run_wrk(url: str, bodies: list[str], *, seconds: float, connections: int) ->
     done = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 60)
     out = done.stdout
     os.unlink(script.name)
-    line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no result:\n{out}")
-    raw = json.loads(line.removeprefix("RESULT "))
+    raw = read_result(out)
     return {
         "requests": raw["requests"],
         "errors": raw["errors"] + raw["non_2xx"],
@@ -199,6 +196,15 @@ def run_wrk(url: str, bodies: list[str], *, seconds: float, connections: int) ->
         "p50_ms": raw["p50_us"] / 1e3,
         "p99_ms": raw["p99_us"] / 1e3,
     }
+
+
+def read_result(out: str, detail: str = "") -> dict[str, Any]:
+    """The figures a wrk script's `done` printed as one `RESULT {json}` line."""
+    line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result:\n{out}{detail}")
+    raw: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    return raw
 
 
 def _lua_table(bodies: list[str]) -> str:

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import fastpath  # bench/fastpath.py: wrk's result line
 import switch  # bench/switch.py: the Canary switch and its confirmation
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -86,16 +87,19 @@ end
 """
 
 
-def wrk_command(targets: list[tuple[str, int]], bodies: list[str], args: Any) -> list[str]:
-    """One wrk process, one thread per replica (its connections to that replica alone)."""
+def wrk_command(
+    targets: list[tuple[str, int]], bodies: list[str], args: Any, *, workdir: Path
+) -> list[str]:
+    """One wrk process, one thread per replica (its connections to that replica alone); its
+    script in `workdir` (removed with it)."""
     table = "{" + ", ".join(f'{{"{h}", "{p}"}}' for h, p in targets) + "}"
     quoted = "{" + ", ".join(json.dumps(body) for body in bodies) + "}"
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT % (table, quoted, args.pause_ms))
+    script = workdir / "wrk.lua"
+    script.write_text(WRK_SCRIPT % (table, quoted, args.pause_ms))
     host, port = targets[0]
     threads, connections = len(targets), len(targets) * args.connections
     return ["taskset", "-c", "1", "wrk", f"-t{threads}", f"-c{connections}",
-            f"-d{WRK_BOUND_SECONDS}s", "--timeout", "5s", "-s", script.name,
+            f"-d{WRK_BOUND_SECONDS}s", "--timeout", "5s", "-s", str(script),
             f"http://{host}:{port}/predict"]  # fmt: skip
 
 
@@ -108,10 +112,7 @@ def stop_wrk(load: subprocess.Popen[str]) -> dict[str, Any]:
     """SIGINT: wrk stops, prints its figures (the script's `done`) and exits."""
     load.send_signal(signal.SIGINT)
     out, err = load.communicate(timeout=60)
-    line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk printed no result:\n{out}{err}")
-    raw = json.loads(line.removeprefix("RESULT "))
+    raw = fastpath.read_result(out, err)
     return {
         "requests": raw["requests"],
         "failed": raw["errors"] + raw["non_2xx"],
@@ -281,7 +282,8 @@ def phase_pods(workdir: Path, args: Any) -> dict[str, Any]:
         for pod in pods:
             replicas.wait_ready(pod)
         pin(pods)
-        command = wrk_command([p.target for p in pods], bodies(root, first.version), args)
+        targets = [p.target for p in pods]
+        command = wrk_command(targets, bodies(root, first.version), args, workdir=workdir)
         warm = measure_window(pods, command, seconds=2.0)
         steady, swapping = compare_windows(pods, command, lambda: admin_swaps(pods, arms, args))
         print_pair("pods", args.replicas, steady, swapping)
@@ -318,7 +320,9 @@ def phase_canary(workdir: Path, args: Any) -> dict[str, Any]:
         switch.wait_converged(env, pair[0].name)
         pin(env.pods)
         targets = [p.target for p in env.pods]
-        command = wrk_command(targets, bodies(env.paths.root, pair[0].version), args)
+        command = wrk_command(
+            targets, bodies(env.paths.root, pair[0].version), args, workdir=workdir
+        )
         steady, swapping = compare_windows(env.pods, command, lambda: canary_swaps(env, pair, args))
     print_pair("canary", args.canary_replicas, steady, swapping)
     return {"replicas": args.canary_replicas, "steady": steady, "swap": swapping}
