@@ -48,19 +48,25 @@ class Load:
         outside = [host for host, _ in self.targets if not _is_local(host)]
         if outside or not self.targets:
             raise ValueError(
-                f"load targets {outside or 'none'}: give 127.0.0.0/8 or private (pod) addresses"
+                f"load targets {outside or 'none'}: give 127.0.0.0/8 addresses, or pod addresses "
+                f"on the node tier's bridge ({NODE_POD_NETWORK}, docs/node.md)"
             )
 
 
+# The node tier's pod network: a bridge on this machine with no route out (tools/node.sh
+# POD_CIDR). Load may go there; never to any other address, private or public.
+NODE_POD_NETWORK = ipaddress.ip_network("10.244.0.0/24")
+
+
 def _is_local(host: str) -> bool:
-    """Loopback, or a private address such as a pod's on the node tier's bridge (docs/node.md):
-    the load never leaves this machine's own networks."""
+    """Loopback, or a pod's address on the node tier's bridge (docs/node.md)."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_private
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or address in NODE_POD_NETWORK
 
 
 def send_traffic(

@@ -33,7 +33,7 @@ def load(cls: type[T], body: Any, *, where: str) -> T:
     """Build `cls` from a JSON-like mapping; unknown keys are ignored, missing required ones not."""
     if not isinstance(body, Mapping):
         raise ParseError(f"{where} must be an object, got {type(body).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values: dict[str, Any] = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         key = camel(field.name)
@@ -42,6 +42,19 @@ def load(cls: type[T], body: Any, *, where: str) -> T:
         elif _required(field):
             raise ParseError(f"{where}.{key} is required")
     return cls(**values)
+
+
+_HINTS: dict[type[Any], dict[str, Any]] = {}  # a cache: classes are few and live forever
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """The resolved annotations of a dataclass, once per class: resolving them (ForwardRefs
+    included) on every parse was 23% of the operator's idle CPU (docs/scale.md). Two threads
+    racing on a class both store the same result."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def convert(hint: Any, value: Any, *, where: str) -> Any:

@@ -3,13 +3,18 @@ plain function. Handlers return nothing; status is written by the operator itsel
 
 ModelVersion: verified on create and on resume (retried while its files are missing): the
 ModelVersion reconciler is `verifying`.
-Canary: one daemon per object reconciles whenever the object changes (woken by its watch
+Canary: one async daemon per object reconciles whenever the object changes (woken by its watch
 events) and at least every HOTSWAP_OPERATOR_TICK_SECONDS (timed pauses, pods, convergence):
-the Canary reconciler is `reconciling`, its state machine `deciding`.
+the Canary reconciler is `reconciling`, its state machine `deciding`. Each pass borrows a thread
+from the runtime's own pool (HOTSWAP_OPERATOR_RECONCILE_THREADS) and gives it back; between
+passes the daemon holds no thread, so any number of Canaries share the pool and kopf's executor
+stays free for the ModelVersion handlers (docs/scale.md: a sync daemon held one of kopf's 64
+threads for the Canary's life, and the 65th Canary never reconciled).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -24,6 +29,7 @@ log = logging.getLogger(__name__)
 MV = (resources.GROUP, resources.VERSION, resources.MODEL_VERSIONS)
 CANARY = (resources.GROUP, resources.VERSION, resources.CANARIES)
 ERROR_BACKOFF_SECONDS = 2.0
+INSTANT_EXIT_SECONDS = 2.0  # a deleted Canary's daemon ends within its pass; kopf waits that long
 
 
 @kopf.on.startup()
@@ -37,15 +43,17 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.finalizer = resources.FINALIZER
     settings.scanning.disabled = True  # no cluster-wide CRD/namespace watch: namespaced RBAC
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 64
+    settings.execution.max_workers = 16  # the ModelVersion handlers; Canaries use their own pool
+    settings.background.instant_exit_timeout = INSTANT_EXIT_SECONDS
     config = runtimes.load_config()
     memo.runtime = Runtime(config, cluster.connect(), metrics.Metrics())
     start_http_server(config.metrics_port, addr=config.metrics_host)
     log.info(
-        "metrics on %s:%d, model root %s",
+        "metrics on %s:%d, model root %s, %d reconcile threads",
         config.metrics_host,
         config.metrics_port,
         config.model_root,
+        config.reconcile_threads,
     )
 
 
@@ -68,7 +76,7 @@ async def wake_canary(*, uid: str, memo: kopf.Memo, **_: Any) -> None:
 
 
 @kopf.daemon(*CANARY, cancellation_timeout=15.0)
-def run_canary(
+async def run_canary(
     *,
     stopped: kopf.DaemonStopped,
     body: kopf.Body,
@@ -78,22 +86,32 @@ def run_canary(
     memo: kopf.Memo,
     **_: Any,
 ) -> None:
+    """A pass on a pool thread, then a rest until woken, stopped or the tick (the back-off after
+    a failed pass); it ends as soon as it is stopped (the Canary deleted, the operator exiting)."""
     runtime: Runtime = memo.runtime
     context = runtime.context(namespace or "", name)
-    while not stopped:
-        reconcile_safely(runtime, context, uid, dict(body))
-        runtime.sleep(uid)
-    runtime.forget(uid)
-    runtime.metrics.forget_canary(name)  # the object is gone (or the operator stops)
+    loop = asyncio.get_running_loop()
+    try:
+        while not stopped:
+            passed = await loop.run_in_executor(
+                runtime.pool, reconcile_safely, runtime, context, uid, dict(body)
+            )
+            pause = runtime.config.tick_seconds if passed else ERROR_BACKOFF_SECONDS
+            if not stopped:
+                await runtime.rest(uid, pause, until=stopped.wait())
+    finally:
+        runtime.forget(uid)
+        runtime.metrics.forget_canary(name)  # the object is gone (or the operator stops)
 
 
-def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> None:
-    """A failing pass is logged, counted (hotswap_operator_reconcile_errors_total, which the
-    HotswapOperatorReconcileFailing alert reads) and retried after a back-off; the daemon never
-    dies of it."""
+def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> bool:
+    """One pass; False when it failed: logged and counted (hotswap_operator_reconcile_errors_total,
+    which the HotswapOperatorReconcileFailing alert reads), the daemon never dies of it and
+    retries after a back-off it awaits itself (no pool thread is blocked for it)."""
     try:
         runtime.remember(uid, reconciling.reconcile_canary(context, runtime.newest(uid, body)))
     except Exception:
         runtime.metrics.reconcile_errors.labels("Canary").inc()
         log.exception("reconcile of Canary %s/%s failed; retrying", context.namespace, context.name)
-        runtime.waker(uid).wait(ERROR_BACKOFF_SECONDS)
+        return False
+    return True

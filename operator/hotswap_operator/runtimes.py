@@ -1,16 +1,18 @@
 """What the operator process holds: its settings (from HOTSWAP_* environment variables,
-documented in docs/api.md), the API clients, the metrics, and a wake-up flag per Canary so a
+documented in docs/api.md), the API clients, the metrics, the bounded pool of threads the
+Canaries' passes borrow, and one waker per Canary (an asyncio.Event its watch handler sets) so a
 change is acted on at once instead of at the next tick; and the `Context` one reconcile of one
 object gets from it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ class Config:
     metrics_port: int = 9189
     metrics_host: str = "0.0.0.0"
     tick_seconds: float = 1.0  # how often a Canary is re-observed when nothing happens
+    reconcile_threads: int = 16  # the pool every Canary's passes borrow a thread from
     signal_timeout: float = 10.0  # seconds one reload or status request may take
     prometheus_url: str | None = None  # the analysis reads Prometheus instead of the pods
 
@@ -83,6 +86,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         metrics_port=_int(env, "HOTSWAP_OPERATOR_METRICS_PORT", 9189),
         metrics_host=env.get("HOTSWAP_OPERATOR_METRICS_HOST", "0.0.0.0"),
         tick_seconds=_float(env, "HOTSWAP_OPERATOR_TICK_SECONDS", 1.0),
+        reconcile_threads=_positive_int(env, "HOTSWAP_OPERATOR_RECONCILE_THREADS", 16),
         signal_timeout=_float(env, "HOTSWAP_OPERATOR_SIGNAL_TIMEOUT", 10.0),
         prometheus_url=env.get("HOTSWAP_PROMETHEUS_URL") or None,
     )
@@ -110,6 +114,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(env.get(name) or default)
     except ValueError as exc:
         raise ConfigError(f"{name}={env[name]!r} is not an integer") from exc
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -153,26 +164,41 @@ class Written:
 
 @dataclass
 class Runtime:
+    """Shared by the event loop (wakers: set, awaited and cleared there only) and the pool's
+    threads (one pass of a Canary at a time: `latest` is read and written per uid)."""
+
     config: Config
     apis: Apis
     metrics: Metrics
-    wakers: dict[str, threading.Event] = field(default_factory=dict)
+    wakers: dict[str, asyncio.Event] = field(default_factory=dict)
     latest: dict[str, Written] = field(default_factory=dict)  # uid -> our last write, awaited
     clock: Callable[[], float] = time.monotonic
+    pool: ThreadPoolExecutor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.pool = ThreadPoolExecutor(
+            max_workers=self.config.reconcile_threads, thread_name_prefix="reconcile"
+        )
 
     def context(self, namespace: str, name: str) -> Context:
         return Context(self.apis, self.config, self.metrics, namespace, name)
 
-    def waker(self, uid: str) -> threading.Event:
-        return self.wakers.setdefault(uid, threading.Event())
+    def waker(self, uid: str) -> asyncio.Event:
+        return self.wakers.setdefault(uid, asyncio.Event())
 
     def wake(self, uid: str) -> None:
         self.waker(uid).set()
 
-    def sleep(self, uid: str) -> None:
-        """Until woken or a tick passes."""
+    async def rest(self, uid: str, seconds: float, *, until: Awaitable[Any]) -> None:
+        """Until woken, `until` is done (the daemon's stop) or `seconds` pass; no thread is
+        held meanwhile. A wake during the pass before ends the rest at once."""
         waker = self.waker(uid)
-        waker.wait(self.config.tick_seconds)
+        waits = {asyncio.ensure_future(waker.wait()), asyncio.ensure_future(until)}
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
         waker.clear()
 
     def forget(self, uid: str) -> None:

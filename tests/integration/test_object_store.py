@@ -242,4 +242,5 @@ def test_a_rollout_from_the_bucket_under_live_traffic(fleet: Fleet) -> None:
     seen = live.snapshot()
     fleet.objects.delete(resources.CANARIES, name)
     assert seen.answered > 100, seen
-    assert seen.failed == 0, f"{seen.failed} failed of {seen.answered}: {seen.failures.most_common(5)}"
+    worst = seen.failures.most_common(5)
+    assert seen.failed == 0, f"{seen.failed} failed of {seen.answered}: {worst}"

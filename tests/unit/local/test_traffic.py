@@ -70,12 +70,15 @@ def test_without_the_check_the_closed_connection_fails_the_request(
     assert (seen.answered, seen.failed) == (1, 1), seen
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.244.0.7"])
-def test_load_goes_to_loopback_or_private_pod_addresses(host: str) -> None:
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.100.9", "localhost", "10.244.0.7"])
+def test_load_goes_to_loopback_or_the_node_tiers_pod_addresses(host: str) -> None:
     assert traffic.Load(targets=((host, 8000),)).targets == ((host, 8000),)
 
 
-@pytest.mark.parametrize("host", ["8.8.8.8", "example.com"])
-def test_load_refuses_a_public_address_or_a_name(host: str) -> None:
-    with pytest.raises(ValueError, match=r"give 127\.0\.0\.0/8 or private \(pod\) addresses"):
+@pytest.mark.parametrize(
+    "host", ["8.8.8.8", "example.com", "10.0.0.5", "192.168.1.10", "10.244.1.7"]
+)
+def test_load_refuses_any_other_address_or_a_name(host: str) -> None:
+    """A LAN's private addresses too: only this machine's loopback and its node bridge."""
+    with pytest.raises(ValueError, match=r"give 127\.0\.0\.0/8 addresses, or pod addresses"):
         traffic.Load(targets=((host, 8000),))

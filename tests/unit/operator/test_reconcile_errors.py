@@ -23,21 +23,22 @@ def errors(registry: CollectorRegistry) -> float | None:
     return registry.get_sample_value(ERRORS, {"kind": "Canary"})
 
 
-def run_once(monkeypatch: pytest.MonkeyPatch, reconcile: Any) -> CollectorRegistry:
+def run_once(monkeypatch: pytest.MonkeyPatch, reconcile: Any, *, passes: bool) -> CollectorRegistry:
+    """One pass; it returns at once either way (the daemon awaits the back-off itself)."""
     registry = CollectorRegistry()
     apis: Any = None
     runtime = Runtime(Config(model_root=Path("/nonexistent")), apis, Metrics(registry))
     monkeypatch.setattr(reconciling, "reconcile_canary", reconcile)
-    runtime.wake(UID)  # the back-off after an error returns at once
     context = SimpleNamespace(namespace="hotswap", name="intent")
-    handlers.reconcile_safely(runtime, context, UID, dict(BODY))
+    assert handlers.reconcile_safely(runtime, context, UID, dict(BODY)) is passes
+    runtime.pool.shutdown()
     return registry
 
 
 def test_the_counter_starts_at_zero_and_a_passing_reconcile_leaves_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    registry = run_once(monkeypatch, lambda ctx, body: body)
+    registry = run_once(monkeypatch, lambda ctx, body: body, passes=True)
     assert errors(registry) == 0.0, "the series exists at 0, so increase() sees the first error"
 
 
@@ -48,6 +49,6 @@ def test_a_failing_reconcile_is_counted_and_logged(
         raise RuntimeError("the API server went away")
 
     with caplog.at_level(logging.ERROR, logger=handlers.__name__):
-        registry = run_once(monkeypatch, failing)
+        registry = run_once(monkeypatch, failing, passes=False)
     assert errors(registry) == 1.0
     assert "reconcile of Canary hotswap/intent failed" in caplog.text, caplog.text
