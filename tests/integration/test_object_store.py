@@ -94,7 +94,9 @@ def fleet(
         for label, body in trained.items():
             if label != "bad":  # created by the test that corrupts it first
                 found.create(resources.MODEL_VERSIONS, body)
-        yield Fleet(found, started, operator, server, bucket, trained, labels)
+        running = Fleet(found, started, operator, server, bucket, trained, labels)
+        yield running
+        server = running.server  # a test may have restarted it
     finally:
         for pod in started:
             replicas.stop_replica(pod, timeout=30)
