@@ -103,9 +103,14 @@ dev-up: setup control-plane ## a playground that stays up: control plane, operat
 dev-down: ## stop everything `make dev-up` started (safe to run twice)
 	@if [ -x $(VENV)/bin/hotswap ]; then $(VENV)/bin/hotswap dev down; else echo "no $(VENV): nothing to stop"; fi
 
-bench: setup system-deps ## inference benchmark; figures printed and written to bench/results/
+bench: setup system-deps object-store ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
 	$(PY) bench/fastpath.py
+	$(PY) bench/objectstore.py
+
+.PHONY: bench-objectstore
+bench-objectstore: setup object-store ## switch time: pods that download from a bucket beside pods on the volume
+	$(PY) bench/objectstore.py
 
 bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) beside the model load time
 	$(PY) bench/switch.py

@@ -180,7 +180,7 @@ def list_models(root: Path) -> list[str]:
 
 
 def version_rows(backend: backends.Backend, model: str) -> list[tuple[str, ...]]:
-    current = backend.stable_version(model)
+    current = backend.read_current(model)
     routing = backend.read_routing(model)
     return [
         (

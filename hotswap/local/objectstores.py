@@ -55,6 +55,12 @@ class ObjectStoreServer:
             client.create_bucket(Bucket=name)
         return buckets.Bucket(uri, client)
 
+    def restart(self) -> ObjectStoreServer:
+        """The same server again (same folder, endpoint and keys) after `stop`."""
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        host = self.endpoint.split("//", 1)[1].rsplit(":", 1)[0]
+        return start(self.folder, host=host, port=port, keys=(self.access_key, self.secret_key))
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -82,12 +88,20 @@ def object_store(folder: Path, *, host: str = "127.0.0.1") -> Iterator[ObjectSto
         server.stop()
 
 
-def start(folder: Path, *, host: str = "127.0.0.1") -> ObjectStoreServer:
+def start(
+    folder: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    keys: tuple[str, str] | None = None,
+) -> ObjectStoreServer:
+    """versitygw over `folder`; `port` and `keys` (access, secret) restart a stopped one as it
+    was (same endpoint, same credentials), else a free port and fresh random keys."""
     if not host.startswith("127."):
         raise ValueError(f"object store host {host!r} is not loopback: use a 127.0.0.x address")
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port(host)
-    access, secret = f"hotswap{secrets.token_hex(6)}", secrets.token_hex(20)
+    port = port or free_port(host)
+    access, secret = keys or (f"hotswap{secrets.token_hex(6)}", secrets.token_hex(20))
     argv = [str(binary()), "--port", f"{host}:{port}", "--quiet", "posix", str(folder)]
     env = {**os.environ, "ROOT_ACCESS_KEY_ID": access, "ROOT_SECRET_ACCESS_KEY": secret}
     log = open(folder.parent / f"versitygw-{port}.log", "ab")  # noqa: SIM115 - the child owns it

@@ -25,17 +25,25 @@ def operator_env(
     token: str,
     metrics_port: int,
     tick_seconds: float = 0.5,
+    store: str | None = None,
 ) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "KUBECONFIG": str(kubeconfig),
-        "HOTSWAP_NAMESPACE": namespace,
-        "HOTSWAP_MODEL_ROOT": str(model_root),
-        "HOTSWAP_RELOAD_TOKEN": token,
-        "HOTSWAP_OPERATOR_METRICS_HOST": "127.0.0.1",
-        "HOTSWAP_OPERATOR_METRICS_PORT": str(metrics_port),
-        "HOTSWAP_OPERATOR_TICK_SECONDS": str(tick_seconds),
-    }
+    """The operator's environment; with a bucket `store`, `model_root` is its cache and the
+    AWS_* variables of this process (endpoint, credentials, region) are passed on."""
+    aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")} if store else {}
+    return (
+        aws
+        | ({"HOTSWAP_STORE": store} if store else {})
+        | {
+            "PATH": os.environ.get("PATH", ""),
+            "KUBECONFIG": str(kubeconfig),
+            "HOTSWAP_NAMESPACE": namespace,
+            "HOTSWAP_MODEL_ROOT": str(model_root),
+            "HOTSWAP_RELOAD_TOKEN": token,
+            "HOTSWAP_OPERATOR_METRICS_HOST": "127.0.0.1",
+            "HOTSWAP_OPERATOR_METRICS_PORT": str(metrics_port),
+            "HOTSWAP_OPERATOR_TICK_SECONDS": str(tick_seconds),
+        }
+    )
 
 
 class Operator:

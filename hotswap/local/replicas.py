@@ -67,8 +67,11 @@ def spawn_replica(
     host: str = "127.0.0.1",
     ports: tuple[int, int, int] | None = None,
     poll_interval: float = 0.5,
+    store: str | None = None,
 ) -> Replica:
-    """Start one replica; `ports` (serving, admin, metrics) default to free ones on `host`."""
+    """Start one replica; `ports` (serving, admin, metrics) default to free ones on `host`.
+    With a bucket `store` (s3://...), `root` is the replica's own cache (credentials from the
+    AWS environment this process has)."""
     if not host.startswith("127."):
         raise ValueError(f"replica host {host!r} is not loopback: use a 127.0.0.x address")
     port, admin, metrics = ports or (free_port(host), free_port(host), free_port(host))
@@ -78,6 +81,7 @@ def spawn_replica(
         f"--port={port}", f"--admin-port={admin}", f"--metrics-port={metrics}",
         f"--poll-interval={poll_interval}",
         f"--query-log-file={log_dir / f'{name}.queries.jsonl'}", "--no-query-log-stdout",
+        *([f"--store={store}"] if store else []),
     ]  # fmt: skip
     log = log_dir / f"{name}.log"
     env = {**os.environ, "HOTSWAP_RELOAD_TOKEN": token, "HOTSWAP_FEEDBACK_KEY": feedback_key(token)}

@@ -44,12 +44,16 @@ class Backend(Protocol):
 
     def read_routing(self, model: str) -> Routing | None: ...
 
-    def declare(self, model: str, routing: Routing) -> None:
-        """Make `routing` the declared one (and its stable the model's current version)."""
+    def write_routing(self, model: str, routing: Routing) -> None:
+        """Declare `routing` (and rank its stable as the latest served)."""
         ...
 
-    def stable_version(self, model: str) -> str | None:
+    def read_current(self, model: str) -> str | None:
         """The version that serves when no routing was declared (the volume's `current`)."""
+        ...
+
+    def switch_current(self, model: str, version: str) -> bool:
+        """Point `current` at `version`; whether anything moved (a bucket has no `current`)."""
         ...
 
     def list_versions(self, model: str) -> list[versions.VersionRecord]: ...
@@ -58,6 +62,11 @@ class Backend(Protocol):
 
     def verify(self, artifact_path: str, digest: str) -> manifests.Manifest:
         """Check every file of a version against `digest` (VersionNotFound: not there yet)."""
+        ...
+
+    def check_intact(self, artifact_path: str, digest: str) -> None:
+        """A verified version is still whole where it will be loaded from (manifest and listing;
+        cheap enough for every reconcile)."""
         ...
 
     def materialize(self, model: str, arm: Arm) -> Path:
@@ -86,15 +95,18 @@ class VolumeBackend:
     def read_routing(self, model: str) -> Routing | None:
         return routes.read_routing(ModelPaths(self._root, model))
 
-    def declare(self, model: str, routing: Routing) -> None:
-        paths = ModelPaths(self._root, model)
-        if routes.read_routing(paths) != routing:
-            routes.write_routing(paths, routing)
-        if switching.read_current(paths) != routing.stable.version:
-            switching.switch_current(paths, routing.stable.version)
+    def write_routing(self, model: str, routing: Routing) -> None:
+        routes.write_routing(ModelPaths(self._root, model), routing)
 
-    def stable_version(self, model: str) -> str | None:
+    def read_current(self, model: str) -> str | None:
         return switching.read_current(ModelPaths(self._root, model))
+
+    def switch_current(self, model: str, version: str) -> bool:
+        paths = ModelPaths(self._root, model)
+        if switching.read_current(paths) == version:
+            return False
+        switching.switch_current(paths, version)
+        return True
 
     def list_versions(self, model: str) -> list[versions.VersionRecord]:
         return versions.list_versions(ModelPaths(self._root, model))
@@ -109,6 +121,9 @@ class VolumeBackend:
                 f"{artifact_path}/{manifests.MANIFEST} is not on the volume at {self._root}"
             )
         return manifests.verify_folder(folder, digest)
+
+    def check_intact(self, artifact_path: str, digest: str) -> None:
+        manifests.verify_listing(layout.confine(self._root, artifact_path), digest)
 
     def materialize(self, model: str, arm: Arm) -> Path:
         return loading.version_folder(self._root, model, arm.version)
@@ -135,12 +150,14 @@ class BucketBackend:
     def read_routing(self, model: str) -> Routing | None:
         return remotes.read_routing(self.bucket, model)
 
-    def declare(self, model: str, routing: Routing) -> None:
-        if remotes.read_routing(self.bucket, model) != routing:
-            remotes.write_routing(self.bucket, model, routing)
+    def write_routing(self, model: str, routing: Routing) -> None:
+        remotes.write_routing(self.bucket, model, routing)
 
-    def stable_version(self, model: str) -> str | None:
+    def read_current(self, model: str) -> str | None:
         return None  # a bucket has no `current` link: its routing names the stable
+
+    def switch_current(self, model: str, version: str) -> bool:
+        return False
 
     def list_versions(self, model: str) -> list[versions.VersionRecord]:
         return remotes.list_versions(self.bucket, model)
@@ -170,6 +187,10 @@ class BucketBackend:
                 f"({exc}): give {base}<model>/{layout.VERSIONS}/<version>"
             ) from exc
         return model, version
+
+    def check_intact(self, artifact_path: str, digest: str) -> None:
+        model, version = self.locate(artifact_path)
+        self.materialize(model, Arm(version, digest))  # verified on download, then a listing
 
     def materialize(self, model: str, arm: Arm) -> Path:
         return remotes.fetch_version(

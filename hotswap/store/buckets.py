@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import enum
 import os
+import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -31,7 +33,7 @@ SCHEME = "s3://"
 # or '..' alone, so a key built from it cannot climb or collide with another model's keys.
 BUCKET_NAME = re.compile(r"\A[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z", re.ASCII)
 PREFIX_SEGMENT = re.compile(r"\A[A-Za-z0-9._-]{1,128}\Z", re.ASCII)
-UPDATE_ATTEMPTS = 8
+UPDATE_ATTEMPTS = 12
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
@@ -184,7 +186,7 @@ class Bucket:
         `change` gets the current bytes (None when absent) and returns the new ones, or None
         to leave the object as it is.
         """
-        for _ in range(UPDATE_ATTEMPTS):
+        for attempt in range(UPDATE_ATTEMPTS):
             current = self.read(key)
             new = change(current.data if current else None)
             if new is None:
@@ -192,8 +194,8 @@ class Bucket:
             try:
                 self.write(key, new, over=current)
                 return
-            except Conflict:
-                continue
+            except Conflict:  # another writer won: back off (jittered, growing), then re-read
+                time.sleep(random.uniform(0, min(1.0, 0.01 * 2**attempt)))
         raise Conflict(
             f"{self.uri.bucket}/{key} kept changing under {UPDATE_ATTEMPTS} attempts to update "
             "it: another writer is busy; retry"

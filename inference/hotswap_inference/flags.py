@@ -17,6 +17,7 @@ from hotswap_inference import settings
 FLAGS: list[tuple[str, Callable[[str], Any], str]] = [
     ("model_root", Path, "model volume root (env HOTSWAP_MODEL_ROOT, default .hotswap/models)"),
     ("model", str, "model name to serve (default intent)"),
+    ("store", str, "s3://<bucket>[/<prefix>]: load from object storage into --model-root"),
     ("host", str, "address to listen on (default 127.0.0.1; containers pass 0.0.0.0)"),
     ("port", int, "serving port (default 8000)"),
     ("admin_port", int, "admin port: reload and status (default 8001)"),

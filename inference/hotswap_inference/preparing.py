@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hotswap.store import loading
+from hotswap.store import backends, loading
 from hotswap.store.routes import Arm
 from hotswap_inference import accelerating, states
 from hotswap_inference.errors import LoadFailed
@@ -12,9 +12,15 @@ from hotswap_inference.errors import LoadFailed
 WARM_SAMPLES = 8
 
 
-def prepare_version(root: Path, model: str, arm: Arm) -> states.Served:
-    """A ready `Served`, or `LoadFailed` naming the version and the reason."""
+def prepare_version(
+    root: Path, model: str, arm: Arm, *, store: backends.Backend | None = None
+) -> states.Served:
+    """A ready `Served`, or `LoadFailed` naming the version and the reason. With a bucket
+    `store`, the version is downloaded into `root` (its cache) and verified first; a download
+    that fails or does not verify is a LoadFailed like any other (the old version serves on)."""
     try:
+        if store is not None:
+            store.materialize(model, arm)
         loaded = loading.load_version(root, model, arm.version, expected_digest=arm.digest)
         predictor, reason = accelerating.build_predictor(loaded)
         inputs = states.describe_inputs(loaded.samples, loaded.estimator)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import math
 import os
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hotswap.store import reports, routes, switching, versions
+from hotswap.store import backends, reports, versions
 from hotswap.store.errors import StoreError
 from hotswap.store.layout import ModelPaths
 from hotswap.store.routes import Arm, Routing
@@ -25,6 +26,7 @@ from hotswap_inference import accelerating, preparing, splitting, states
 from hotswap_inference.errors import LoadFailed, StaleGeneration
 from hotswap_inference.metrics import Metrics
 
+log = logging.getLogger("hotswap.inference")
 FROM_ROUTING = "routing"
 FROM_CURRENT = "current"
 APPLIED, NOOP = "applied", "noop"
@@ -34,9 +36,18 @@ RELOAD_SWITCH_INTERVAL = 0.0005  # GIL slices of a reload: the loop waits at mos
 
 class Reloader:
     def __init__(
-        self, root: Path, model: str, *, metrics: Metrics, retry_failed_seconds: float = 30.0
+        self,
+        root: Path,
+        model: str,
+        *,
+        metrics: Metrics,
+        retry_failed_seconds: float = 30.0,
+        store: backends.Backend | None = None,
     ) -> None:
+        """`store`: where versions and routing live (default: the volume at `root`; a bucket
+        downloads each version into `root`, its cache, before loading it)."""
         self.paths = ModelPaths(root, model)
+        self.store = store or backends.VolumeBackend(root)
         self.metrics = metrics
         self.retry_failed_seconds = retry_failed_seconds
         self.state: states.ServingState | None = None
@@ -92,10 +103,10 @@ class Reloader:
             return None
 
     def read_desired(self) -> tuple[Routing, str] | None:
-        routing = routes.read_routing(self.paths)
+        routing = self.store.read_routing(self.model)
         if routing is not None:
             return routing, FROM_ROUTING
-        version = switching.read_current(self.paths)
+        version = self.store.read_current(self.model)
         if version is None:
             return None
         digest = versions.get_version(self.paths, version).digest
@@ -117,7 +128,7 @@ class Reloader:
         """routing.json declares exactly `routing`: it was re-created with a lower generation
         (deleted, or a re-created Canary), so the lower generation is the declared state."""
         try:
-            return routes.read_routing(self.paths) == routing
+            return self.store.read_routing(self.model) == routing
         except (StoreError, OSError):
             return False
 
@@ -143,7 +154,16 @@ class Reloader:
         self._publish_metrics(
             self.state, fresh=set(served) - set(current.served if current else ())
         )
+        self._retain(routing)
         return APPLIED
+
+    def _retain(self, routing: Routing) -> None:
+        """Drop cached copies of versions the routing no longer needs (a bucket's cache; the
+        volume keeps everything). A failure is logged: the reload itself succeeded."""
+        try:
+            self.store.retain(self.model, set(routing.versions))
+        except (StoreError, OSError) as exc:
+            log.warning("evicting old versions of %s from the cache failed: %s", self.model, exc)
 
     def _settle(self) -> None:
         """Freeze the heap after an applied reload, then end the reload's window."""
@@ -156,7 +176,7 @@ class Reloader:
         existing = current.served.get(arm.version) if current else None
         if existing is not None and existing.digest == arm.digest:
             return existing
-        return preparing.prepare_version(self.paths.root, self.model, arm)
+        return preparing.prepare_version(self.paths.root, self.model, arm, store=self.store)
 
     def _record_failure(self, routing: Routing, exc: LoadFailed) -> None:
         self._failed = {routing: time.monotonic()}

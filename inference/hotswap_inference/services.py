@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
-from hotswap.store import reports
+from hotswap.store import backends, reports
 from hotswap_inference import (
     feedbacks,
     guarding,
@@ -66,6 +66,9 @@ class Service:
             settings.model,
             metrics=self.metrics,
             retry_failed_seconds=settings.retry_failed_seconds,
+            store=backends.open_backend(settings.store, cache=settings.model_root)
+            if settings.store
+            else None,
         )
         self.lag_probe = lagging.LagProbe(
             self.metrics, model=self.model, overlaps=self.reloader.reloading_since

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hotswap.store import buckets
+from hotswap.store.errors import InvalidName
+
 DEFAULT_ROOT = ".hotswap/models"
 MIN_FEEDBACK_KEY_CHARS = 16
 
@@ -31,7 +34,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class Settings:
-    model_root: Path = Path(DEFAULT_ROOT)
+    model_root: Path = Path(DEFAULT_ROOT)  # the volume, or with `store` a local cache
+    store: str | None = None  # s3://<bucket>[/<prefix>]: versions and routing in a bucket
     model: str = "intent"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -81,6 +85,7 @@ class Settings:
 
 FIELDS: dict[str, type] = {
     "model_root": Path,
+    "store": str,
     "model": str,
     "host": str,
     "port": int,
@@ -192,6 +197,16 @@ def check_settings(settings: Settings) -> None:
     if settings.rate_limit < 0 or settings.rate_burst < 1:
         raise SettingsError("HOTSWAP_RATE_LIMIT must be >= 0 and HOTSWAP_RATE_BURST >= 1")
     check_connections(settings)
+    check_store(settings.store)
+
+
+def check_store(store: str | None) -> None:
+    if store is None:
+        return
+    try:
+        buckets.StoreUri.parse(store)
+    except InvalidName as exc:
+        raise SettingsError(f"HOTSWAP_STORE: {exc}") from exc
 
 
 CONNECTION_FIELDS = (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from hotswap.store import routes, switching
 from hotswap.store.routes import Routing
 from hotswap_operator import deciding, faults, reloading
 from hotswap_operator.reloading import Reply
@@ -31,9 +30,9 @@ class Actuated:
 
 def actuate(
     ctx: Context,
-    model: str,
     desired: Routing,
     *,
+    model: str,
     found: Routing | None,
     replies: list[Reply],
     generation: int,
@@ -41,14 +40,14 @@ def actuate(
     """`desired` (from `deciding.routing_of`, generation aside) made true on the volume and the
     pods, given the routing.json `found` and the pods' last `replies`; `generation` is the
     highest the Canary's status has seen."""
-    routing, wrote = write_routing(ctx, model, desired, found=found, generation=generation)
-    switched = switch_current(ctx, model, routing)
-    signalled = signal_pods(ctx, model, routing, replies=replies)
+    routing, wrote = write_routing(ctx, desired, model=model, found=found, generation=generation)
+    switched = switch_current(ctx, routing, model=model)
+    signalled = signal_pods(ctx, routing, model=model, replies=replies)
     return Actuated(routing, wrote_routing=wrote, switched_current=switched, signalled=signalled)
 
 
 def write_routing(
-    ctx: Context, model: str, desired: Routing, *, found: Routing | None, generation: int
+    ctx: Context, desired: Routing, *, model: str, found: Routing | None, generation: int
 ) -> tuple[Routing, bool]:
     """routing.json as `desired`, numbered past every generation seen; kept when it already
     declares the same. The routing in force, and whether it was written."""
@@ -56,22 +55,20 @@ def write_routing(
         return found, False
     known = max(found.generation if found else 0, generation)
     routing = replace(desired, generation=known + 1)
-    routes.write_routing(ctx.paths(model), routing)
+    ctx.store.write_routing(model, routing)
     faults.reach(faults.ROUTING_WRITTEN, generation=routing.generation)
     return routing, True
 
 
-def switch_current(ctx: Context, model: str, routing: Routing) -> bool:
+def switch_current(ctx: Context, routing: Routing, *, model: str) -> bool:
     """`current` at the routing's stable version; whether it had to move."""
-    paths = ctx.paths(model)
-    if switching.read_current(paths) == routing.stable.version:
+    if not ctx.store.switch_current(model, routing.stable.version):
         return False
-    switching.switch_current(paths, routing.stable.version)
     faults.reach(faults.CURRENT_SWITCHED, version=routing.stable.version)
     return True
 
 
-def signal_pods(ctx: Context, model: str, routing: Routing, *, replies: list[Reply]) -> list[Reply]:
+def signal_pods(ctx: Context, routing: Routing, *, model: str, replies: list[Reply]) -> list[Reply]:
     """POST the routing to every pod whose last reply does not report it; their answers."""
     behind = [r.pod for r in replies if not reloading.reports(r, routing)]
     if not behind:

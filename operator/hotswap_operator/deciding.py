@@ -773,7 +773,7 @@ def metric_value(metrics: Mapping[str, Any], name: str) -> float | None:
 # The routing a plan means
 
 
-def routing_of(plan: Plan | None, spec: CanarySpec, arms: Mapping[str, Arm]) -> Routing | None:
+def routing_of(plan: Plan | None, spec: CanarySpec, *, arms: Mapping[str, Arm]) -> Routing | None:
     """The routing a plan declares (generation 0: the writer numbers it), with the version ids
     and digests of its ModelVersions from `arms` (by name); None when an arm is unknown."""
     if plan is None or plan.stable not in arms:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotswap import resources
-from hotswap.store import files, layout, manifests, routes
+from hotswap.store import files, layout
+from hotswap.store.buckets import Unavailable
 from hotswap.store.errors import StoreError
 from hotswap.store.routes import Arm, Routing
 from hotswap_operator import (
@@ -59,7 +60,7 @@ def observe(
     found = {n: arm_of(b) for n, b in bodies.items() if b is not None}
     world = World(
         arms={n: arm for n, arm in found.items() if arm is not None},
-        routing=routes.read_routing(ctx.paths(spec.model)),
+        routing=ctx.store.read_routing(spec.model),
         replies=read_pods(ctx, spec),
     )
     target = target_of(ctx, spec, status, bodies.get(spec.version))
@@ -136,7 +137,7 @@ def arm_of(body: dict[str, Any]) -> Arm | None:
 
 def matches(world: World, spec: CanarySpec, plan: Plan | None) -> bool:
     """routing.json declares what `plan` means."""
-    desired = deciding.routing_of(plan, spec, world.arms)
+    desired = deciding.routing_of(plan, spec, arms=world.arms)
     if desired is None or world.routing is None:
         return False
     return deciding.same_routing(world.routing, desired)
@@ -169,8 +170,8 @@ def read_metrics(ctx: Context, spec: CanarySpec, arm: Arm | None) -> dict[str, A
     if arm is None:
         return {}
     try:
-        found = files.read_json(ctx.paths(spec.model).version(arm.version) / layout.METRICS)
-    except (OSError, ValueError):
+        found = files.read_json(ctx.store.materialize(spec.model, arm) / layout.METRICS)
+    except (StoreError, OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
 
@@ -217,12 +218,11 @@ def verified_target(
             f"ModelVersion {name} failed verification ({found.reason}): {found.message}",
         )
     try:
-        folder = layout.confine(ctx.config.model_root, mv_spec.artifact_path)
-        manifests.verify_listing(folder, mv_spec.digest)
+        ctx.store.check_intact(mv_spec.artifact_path, mv_spec.digest)
+    except Unavailable as exc:  # the object store is down: wait, never reject for that
+        return Target(name, PENDING, f"ModelVersion {name} cannot be checked now: {exc}")
     except (StoreError, OSError) as exc:
-        return Target(
-            name, REJECTED, f"ModelVersion {name} is no longer intact on the volume: {exc}"
-        )
+        return Target(name, REJECTED, f"ModelVersion {name} is no longer intact: {exc}")
     served = bool(mv_status.get("lastServedAt")) or any(
         e.version == name and e.outcome == PROMOTED for e in status.history
     )

@@ -56,7 +56,9 @@ def reconcile_once(
     """One pass: the new status, the body written (if any), whether anything moved."""
     observed, world = observing.observe(ctx, body, spec, status)
     decision = deciding.next_decision(spec, status, observed, datetime.now(UTC))
-    routing, acted = actuate(ctx, spec, decision, world=world, generation=status.routing_generation)
+    routing, acted = carry_out(
+        ctx, spec, decision, world=world, generation=status.routing_generation
+    )
     new = decision.status
     if routing is not None:
         new = replace(new, routing_generation=routing.generation)
@@ -67,11 +69,11 @@ def reconcile_once(
     return new, written, acted or new != status
 
 
-def actuate(
+def carry_out(
     ctx: Context, spec: specs.CanarySpec, decision: Decision, *, world: World, generation: int
 ) -> tuple[Routing | None, bool]:
     """Actuate first, then write status: the routing in force, and whether anything moved."""
-    desired = deciding.routing_of(decision.plan, spec, world.arms)
+    desired = deciding.routing_of(decision.plan, spec, arms=world.arms)
     if desired is None:
         if decision.plan is not None:
             log.warning(
@@ -79,7 +81,12 @@ def actuate(
             )
         return world.routing, False
     actuated = actuating.actuate(
-        ctx, spec.model, desired, found=world.routing, replies=world.replies, generation=generation
+        ctx,
+        desired,
+        model=spec.model,
+        found=world.routing,
+        replies=world.replies,
+        generation=generation,
     )
     return actuated.routing, actuated.acted
 

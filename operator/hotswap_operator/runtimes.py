@@ -8,6 +8,7 @@ object gets from it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -16,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hotswap.store.layout import ModelPaths
+from hotswap.store import backends, buckets
+from hotswap.store.errors import InvalidName
 from hotswap_operator import conditions, statuses
 from hotswap_operator.cluster import Apis
 from hotswap_operator.metrics import Metrics
@@ -34,7 +36,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    model_root: Path
+    model_root: Path  # the model volume, or with a `store` bucket the operator's local cache
+    store: str | None = None  # HOTSWAP_STORE: s3://<bucket>[/<prefix>] (docs/object-store.md)
     reload_token_value: str | None = None  # HOTSWAP_RELOAD_TOKEN (local runs and tests)
     reload_token_file: Path | None = None  # HOTSWAP_RELOAD_TOKEN_FILE: re-read on every use
     admin_port: int = 8001  # a pod annotation hotswap.dev/admin-port overrides it
@@ -44,6 +47,11 @@ class Config:
     reconcile_threads: int = 16  # the pool every Canary's passes borrow a thread from
     signal_timeout: float = 10.0  # seconds one reload or status request may take
     prometheus_url: str | None = None  # the analysis reads Prometheus instead of the pods
+
+    @functools.cached_property
+    def backend(self) -> backends.Backend:
+        """One per process (a bucket's client pools its connections)."""
+        return backends.open_backend(self.store or self.model_root, cache=self.model_root)
 
     @property
     def reload_token(self) -> str | None:
@@ -59,7 +67,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     root = env.get("HOTSWAP_MODEL_ROOT", "")
     if not root:
-        raise ConfigError("HOTSWAP_MODEL_ROOT is not set: point it at the model volume root")
+        raise ConfigError(
+            "HOTSWAP_MODEL_ROOT is not set: point it at the model volume root (with "
+            "HOTSWAP_STORE=s3://..., at a writable cache folder such as an emptyDir)"
+        )
+    store = env.get("HOTSWAP_STORE") or None
+    if store is not None:
+        _check_store(store)
     token_file = (
         Path(env["HOTSWAP_RELOAD_TOKEN_FILE"]) if env.get("HOTSWAP_RELOAD_TOKEN_FILE") else None
     )
@@ -67,6 +81,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         _read_token(token_file)  # unreadable at startup: refuse to start, naming the setting
     return Config(
         model_root=Path(root),
+        store=store,
         reload_token_value=env.get("HOTSWAP_RELOAD_TOKEN") or None,
         reload_token_file=token_file,
         admin_port=_int(env, "HOTSWAP_ADMIN_PORT", 8001),
@@ -77,6 +92,13 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         signal_timeout=_float(env, "HOTSWAP_OPERATOR_SIGNAL_TIMEOUT", 10.0),
         prometheus_url=env.get("HOTSWAP_PROMETHEUS_URL") or None,
     )
+
+
+def _check_store(store: str) -> None:
+    try:
+        buckets.StoreUri.parse(store)
+    except InvalidName as exc:
+        raise ConfigError(f"HOTSWAP_STORE: {exc}") from exc
 
 
 def _read_token(path: Path) -> str | None:
@@ -124,8 +146,10 @@ class Context:
     namespace: str
     name: str
 
-    def paths(self, model: str) -> ModelPaths:
-        return ModelPaths(self.config.model_root, model)
+    @property
+    def store(self) -> backends.Backend:
+        """Where versions and routing live: the volume, or the bucket and a local cache."""
+        return self.config.backend
 
 
 def tick_after(config: Config, body: dict[str, Any]) -> float:

@@ -1,6 +1,6 @@
-"""The ModelVersion reconciler: verify a ModelVersion against the volume (files present, digest
-as declared, format known; every file hashed through the store, never a model loaded), say so in
-its status, and register it in versions.json.
+"""The ModelVersion reconciler: verify a ModelVersion where the store keeps it (the volume, or a
+bucket: files present, digest as declared, format known; every file hashed, never a model
+loaded), say so in its status, and register it in the store's registry.
 
 A version whose files are not there yet raises `FilesMissing` after writing its status; the
 handler turns that into kopf's retry. A refusal is final: the spec is immutable.
@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from hotswap import resources
-from hotswap.store import layout, manifests, versions
-from hotswap.store.errors import IntegrityError, PathEscape, StoreError
+from hotswap.store import backends, layout, versions
+from hotswap.store.buckets import Unavailable
+from hotswap.store.errors import IntegrityError, PathEscape, StoreError, VersionNotFound
 from hotswap_operator import cluster, conditions, encoding, specs, statuses
 from hotswap_operator.runtimes import Context
 from hotswap_operator.specs import ModelVersionSpec
@@ -38,29 +38,13 @@ class Outcome:
     digest: str | None = None  # the digest verified, when verified
 
 
-def verify_version(root: Path, spec: ModelVersionSpec) -> Outcome:
+def verify_version(store: backends.Backend, spec: ModelVersionSpec) -> Outcome:
+    """Hash every file of the version where the store keeps it (downloaded into the local cache
+    first for a bucket); never a model loaded."""
     try:
-        folder = layout.confine(root, spec.artifact_path)
-    except PathEscape as exc:
-        return Outcome(False, conditions.INVALID_SPEC, f"spec.artifactPath: {exc}")
-    if not (folder / manifests.MANIFEST).is_file():
-        message = f"{spec.artifact_path}/{manifests.MANIFEST} is not on the volume at {root}"
-        return Outcome(False, conditions.ARTIFACT_MISSING, message, retry=True)
-    return check_folder(folder, spec)
-
-
-def check_folder(folder: Path, spec: ModelVersionSpec) -> Outcome:
-    try:
-        manifest = manifests.verify_folder(folder, spec.digest)
-    except IntegrityError as exc:
-        reason = (
-            conditions.DIGEST_MISMATCH
-            if "digest mismatch" in str(exc)
-            else conditions.ARTIFACT_CORRUPT
-        )
-        return Outcome(False, reason, str(exc))
+        manifest = store.verify(spec.artifact_path, spec.digest)
     except (StoreError, OSError) as exc:
-        return Outcome(False, conditions.ARTIFACT_CORRUPT, f"{spec.artifact_path}: {exc}")
+        return refusal(spec, exc)
     expected_file = layout.MODEL_FILES[spec.format]
     if expected_file not in manifest.files:
         message = f"spec.format is {spec.format} but the version holds no {expected_file}"
@@ -69,13 +53,23 @@ def check_folder(folder: Path, spec: ModelVersionSpec) -> Outcome:
     return Outcome(True, conditions.DIGEST_MATCHES, message, digest=spec.digest)
 
 
-def register(root: Path, spec: ModelVersionSpec, *, created: str) -> None:
-    """Keep versions.json in step: add the verified version when the registry lacks it."""
-    paths = layout.ModelPaths(root, spec.model)
-    try:
-        known = versions.get_version(paths, spec.version)
-    except StoreError:
-        known = None
+def refusal(spec: ModelVersionSpec, exc: Exception) -> Outcome:
+    """Why a version did not verify; files not there yet, or a store that is down, are retried
+    (never a rejection for that)."""
+    if isinstance(exc, PathEscape):
+        return Outcome(False, conditions.INVALID_SPEC, f"spec.artifactPath: {exc}")
+    if isinstance(exc, VersionNotFound | Unavailable):
+        return Outcome(False, conditions.ARTIFACT_MISSING, str(exc), retry=True)
+    if isinstance(exc, IntegrityError):
+        digest = "digest mismatch" in str(exc)
+        reason = conditions.DIGEST_MISMATCH if digest else conditions.ARTIFACT_CORRUPT
+        return Outcome(False, reason, str(exc))
+    return Outcome(False, conditions.ARTIFACT_CORRUPT, f"{spec.artifact_path}: {exc}")
+
+
+def register(store: backends.Backend, spec: ModelVersionSpec, *, created: str) -> None:
+    """Keep the registry in step: add the verified version when the registry lacks it."""
+    known = {r.version: r for r in store.list_versions(spec.model)}.get(spec.version)
     if known is not None and known.digest == spec.digest:
         return
     metrics = {
@@ -90,7 +84,7 @@ def register(root: Path, spec: ModelVersionSpec, *, created: str) -> None:
         format=spec.format,
         metrics=metrics,
     )
-    versions.register_version(paths, record)
+    store.register(spec.model, record)
 
 
 def reconcile_model_version(ctx: Context, body: dict[str, Any]) -> None:
@@ -119,10 +113,10 @@ def check(ctx: Context, body: dict[str, Any]) -> Outcome:
         spec = specs.parse_model_version(body.get("spec"))
     except ValueError as exc:
         return Outcome(False, conditions.INVALID_SPEC, str(exc))
-    outcome = verify_version(ctx.config.model_root, spec)
+    outcome = verify_version(ctx.store, spec)
     if outcome.verified:
         created = body["metadata"].get("creationTimestamp") or conditions.stamp(datetime.now(UTC))
-        register(ctx.config.model_root, spec, created=str(created))
+        register(ctx.store, spec, created=str(created))
     if not outcome.retry:
         result = "Verified" if outcome.verified else "Rejected"
         ctx.metrics.retrains.labels(spec.model, result).inc()

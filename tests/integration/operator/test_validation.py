@@ -92,6 +92,26 @@ INVALID_MODEL_VERSIONS = [
         "spec.artifactPath",
     ),
     ("artifactPath missing", model_version(artifactPath=None), "spec.artifactPath"),
+    (
+        "artifactPath in a bucket, of another model",
+        model_version(artifactPath=f"s3://models/prod/other/versions/{VERSION_ID}"),
+        "artifactPath must be",
+    ),
+    (
+        "artifactPath in a bucket, climbing",
+        model_version(artifactPath=f"s3://models/../intent/versions/{VERSION_ID}"),
+        "artifactPath must be",
+    ),
+    (
+        "artifactPath of another scheme",
+        model_version(artifactPath=f"gs://models/intent/versions/{VERSION_ID}"),
+        "spec.artifactPath",
+    ),
+    (
+        "artifactPath in a bucket with a bad name",
+        model_version(artifactPath=f"s3://Models/intent/versions/{VERSION_ID}"),
+        "spec.artifactPath",
+    ),
     ("accuracy above 1", model_version(metrics={"accuracy": 1.5}), "spec.metrics.accuracy"),
     ("accuracy below 0", model_version(metrics={"accuracy": -0.1}), "spec.metrics.accuracy"),
     ("macroF1 above 1", model_version(metrics={"macroF1": 2}), "spec.metrics.macroF1"),
@@ -262,6 +282,26 @@ def test_model_version_spec_is_immutable(
         assert "ModelVersion spec is immutable" in message, f"changing {what}: got {message!r}"
     finally:
         cluster.delete(resources.MODEL_VERSIONS, name)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"intent/versions/{VERSION_ID}",
+        f"s3://models/intent/versions/{VERSION_ID}",
+        f"s3://ml.models/teams/search/intent/versions/{VERSION_ID}",
+    ],
+)
+def test_an_artifact_path_on_the_volume_or_in_a_bucket_is_accepted(
+    cluster: flows.Cluster, path: str
+) -> None:
+    """The twins of the refused artifact paths."""
+    body = model_version(artifactPath=path)
+    name = body["metadata"]["name"]
+    cluster.delete(resources.MODEL_VERSIONS, name)
+    created = cluster.create(resources.MODEL_VERSIONS, body)
+    cluster.delete(resources.MODEL_VERSIONS, name)
+    assert created["spec"]["artifactPath"] == path
 
 
 def test_an_ordinary_sticky_header_is_accepted(cluster: flows.Cluster) -> None:

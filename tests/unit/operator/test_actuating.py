@@ -39,7 +39,7 @@ def test_a_new_routing_is_written_numbered_past_the_status_and_current_follows(
     paths = published(tmp_path)
     desired = Routing(stable=STABLE, canary=CANARY, weight=20)
     done = actuating.actuate(
-        context(tmp_path), MODEL, desired, found=None, replies=[], generation=6
+        context(tmp_path), model=MODEL, desired=desired, found=None, replies=[], generation=6
     )
     assert done.wrote_routing and done.switched_current and done.acted
     assert done.routing.generation == 7, f"expected generation 7 (status saw 6), saw {done}"
@@ -51,8 +51,12 @@ def test_the_same_routing_found_again_writes_nothing(tmp_path: Path) -> None:
     paths = published(tmp_path)
     ctx = context(tmp_path)
     desired = Routing(stable=STABLE, canary=CANARY, weight=20)
-    first = actuating.actuate(ctx, MODEL, desired, found=None, replies=[], generation=0)
-    again = actuating.actuate(ctx, MODEL, desired, found=first.routing, replies=[], generation=1)
+    first = actuating.actuate(
+        ctx, model=MODEL, desired=desired, found=None, replies=[], generation=0
+    )
+    again = actuating.actuate(
+        ctx, model=MODEL, desired=desired, found=first.routing, replies=[], generation=1
+    )
     assert not again.acted, f"expected nothing written the second time, saw {again}"
     assert again.routing == first.routing == routes.read_routing(paths)
 
@@ -61,10 +65,15 @@ def test_a_moved_stable_is_written_with_the_next_generation(tmp_path: Path) -> N
     paths = published(tmp_path)
     ctx = context(tmp_path)
     first = actuating.actuate(
-        ctx, MODEL, Routing(stable=STABLE), found=None, replies=[], generation=0
+        ctx, model=MODEL, desired=Routing(stable=STABLE), found=None, replies=[], generation=0
     )
     promoted = actuating.actuate(
-        ctx, MODEL, Routing(stable=CANARY), found=first.routing, replies=[], generation=1
+        ctx,
+        model=MODEL,
+        desired=Routing(stable=CANARY),
+        found=first.routing,
+        replies=[],
+        generation=1,
     )
     assert promoted.wrote_routing and promoted.switched_current
     assert promoted.routing.generation == first.routing.generation + 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from hotswap_operator import conditions, specs, verifying
 
 from hotswap.store import layout, publishing, versions
+from hotswap.store.backends import VolumeBackend
 
 
 def publish(root: Path) -> specs.ModelVersionSpec:
@@ -26,13 +27,13 @@ def publish(root: Path) -> specs.ModelVersionSpec:
 
 
 def test_a_published_version_verifies(tmp_path: Path) -> None:
-    outcome = verifying.verify_version(tmp_path, publish(tmp_path))
+    outcome = verifying.verify_version(VolumeBackend(tmp_path), publish(tmp_path))
     assert (outcome.verified, outcome.reason) == (True, conditions.DIGEST_MATCHES), outcome
 
 
 def test_a_wrong_digest_is_a_mismatch(tmp_path: Path) -> None:
     spec = replace(publish(tmp_path), digest="sha256:" + "0" * 64)
-    outcome = verifying.verify_version(tmp_path, spec)
+    outcome = verifying.verify_version(VolumeBackend(tmp_path), spec)
     assert (outcome.verified, outcome.reason, outcome.retry) == (
         False,
         conditions.DIGEST_MISMATCH,
@@ -45,18 +46,20 @@ def test_a_changed_file_is_corrupt(tmp_path: Path) -> None:
     model_file = tmp_path / spec.artifact_path / "model.joblib"
     model_file.chmod(0o644)
     model_file.write_bytes(b"tampered")
-    outcome = verifying.verify_version(tmp_path, spec)
+    outcome = verifying.verify_version(VolumeBackend(tmp_path), spec)
     assert (outcome.verified, outcome.reason) == (False, conditions.ARTIFACT_CORRUPT), outcome
 
 
 def test_a_missing_folder_is_retried(tmp_path: Path) -> None:
     spec = replace(publish(tmp_path), artifact_path="intent/versions/20261128_000000_00000000")
-    outcome = verifying.verify_version(tmp_path, spec)
+    outcome = verifying.verify_version(VolumeBackend(tmp_path), spec)
     assert (outcome.reason, outcome.retry) == (conditions.ARTIFACT_MISSING, True), outcome
 
 
 def test_a_format_without_its_file_is_refused(tmp_path: Path) -> None:
-    outcome = verifying.verify_version(tmp_path, replace(publish(tmp_path), format="skops"))
+    outcome = verifying.verify_version(
+        VolumeBackend(tmp_path), replace(publish(tmp_path), format="skops")
+    )
     assert outcome.reason == conditions.FORMAT_MISMATCH, outcome
 
 
@@ -64,5 +67,5 @@ def test_register_adds_a_missing_record(tmp_path: Path) -> None:
     spec = publish(tmp_path)
     paths = layout.ModelPaths(tmp_path, "intent")
     versions.unregister_version(paths, spec.version)
-    verifying.register(tmp_path, spec, created="2026-11-28T00:00:00Z")
+    verifying.register(VolumeBackend(tmp_path), spec, created="2026-11-28T00:00:00Z")
     assert versions.get_version(paths, spec.version).digest == spec.digest

@@ -17,7 +17,15 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-KUSTOMIZATIONS = ("base", "overlays/dev", "overlays/prod", "overlays/node", "samples", "jobs")
+KUSTOMIZATIONS = (
+    "base",
+    "overlays/dev",
+    "overlays/prod",
+    "overlays/node",
+    "overlays/object-store",
+    "samples",
+    "jobs",
+)
 SECRETS = ("reload-token", "feedback-key")  # generated per install, never committed
 Resource = dict[str, Any]
 

@@ -75,9 +75,11 @@ def test_a_declared_routing_is_read_back(
     place(second)
     assert backend.read_routing(MODEL) is None
     routing = routing_of(first, second, weight=25)
-    backend.declare(MODEL, routing)
+    backend.write_routing(MODEL, routing)
     assert backend.read_routing(MODEL) == routing
-    assert backend.stable_version(MODEL) == (first.version if kind == "volume" else None)
+    assert backend.switch_current(MODEL, first.version) == (kind == "volume")
+    assert backend.switch_current(MODEL, first.version) is False  # already there
+    assert backend.read_current(MODEL) == (first.version if kind == "volume" else None)
     served = {r.version: r.served for r in backend.list_versions(MODEL)}
     assert served[first.version] > served[second.version] == 0
 
@@ -99,6 +101,7 @@ def test_an_intact_version_verifies_and_loads_from_the_backend_root(
     place(published)
     path = backend.artifact_path(MODEL, published.version)
     assert backend.verify(path, published.digest).digest == published.digest
+    backend.check_intact(path, published.digest)
     folder = backend.materialize(MODEL, Arm(published.version, published.digest))
     loaded = loading.load_version(
         backend.root, MODEL, published.version, expected_digest=published.digest
@@ -119,8 +122,11 @@ def test_a_wrong_digest_is_refused(
 ) -> None:
     published, other = publish(), publish()
     place(published)
+    path = backend.artifact_path(MODEL, published.version)
     with pytest.raises(IntegrityError, match="digest mismatch"):
-        backend.verify(backend.artifact_path(MODEL, published.version), other.digest)
+        backend.verify(path, other.digest)
+    with pytest.raises(IntegrityError, match="digest mismatch"):
+        backend.check_intact(path, other.digest)
 
 
 def test_retain_drops_local_copies_only_in_a_bucket(
