@@ -86,17 +86,17 @@ async def run_canary(
     memo: kopf.Memo,
     **_: Any,
 ) -> None:
-    """A pass on a pool thread, then a rest until woken, stopped or the tick (the back-off after
-    a failed pass); it ends as soon as it is stopped (the Canary deleted, the operator exiting)."""
+    """A pass on a pool thread, then a rest until woken, stopped or the tick (slower once the
+    Canary is settled; the back-off after a failed pass); it ends as soon as it is stopped (the
+    Canary deleted, the operator exiting)."""
     runtime: Runtime = memo.runtime
     context = runtime.context(namespace or "", name)
     loop = asyncio.get_running_loop()
     try:
         while not stopped:
-            passed = await loop.run_in_executor(
+            pause = await loop.run_in_executor(
                 runtime.pool, reconcile_safely, runtime, context, uid, dict(body)
             )
-            pause = runtime.config.tick_seconds if passed else ERROR_BACKOFF_SECONDS
             if not stopped:
                 await runtime.rest(uid, pause, until=stopped.wait())
     finally:
@@ -104,14 +104,16 @@ async def run_canary(
         runtime.metrics.forget_canary(name)  # the object is gone (or the operator stops)
 
 
-def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> bool:
-    """One pass; False when it failed: logged and counted (hotswap_operator_reconcile_errors_total,
-    which the HotswapOperatorReconcileFailing alert reads), the daemon never dies of it and
-    retries after a back-off it awaits itself (no pool thread is blocked for it)."""
+def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> float:
+    """One pass; the seconds to rest after it (runtimes.tick_after). A failed pass is logged and
+    counted (hotswap_operator_reconcile_errors_total, which the HotswapOperatorReconcileFailing
+    alert reads), the daemon never dies of it and retries after a back-off it awaits itself (no
+    pool thread is blocked for it)."""
     try:
-        runtime.remember(uid, reconciling.reconcile_canary(context, runtime.newest(uid, body)))
+        written = reconciling.reconcile_canary(context, runtime.newest(uid, body))
+        runtime.remember(uid, written)
+        return runtimes.tick_after(runtime.config, written)
     except Exception:
         runtime.metrics.reconcile_errors.labels("Canary").inc()
         log.exception("reconcile of Canary %s/%s failed; retrying", context.namespace, context.name)
-        return False
-    return True
+        return ERROR_BACKOFF_SECONDS

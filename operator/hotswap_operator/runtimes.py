@@ -19,10 +19,12 @@ from typing import Any
 
 from hotswap.store import backends, buckets
 from hotswap.store.errors import InvalidName
+from hotswap_operator import conditions, statuses
 from hotswap_operator.cluster import Apis
 from hotswap_operator.metrics import Metrics
 
 CONSISTENCY_SECONDS = 5.0  # as kopf's settings.persistence.consistency_timeout
+SETTLED_TICKS = 10  # a settled Canary is re-observed every 10 ticks instead of every tick
 
 
 # Settings
@@ -41,7 +43,7 @@ class Config:
     admin_port: int = 8001  # a pod annotation hotswap.dev/admin-port overrides it
     metrics_port: int = 9189
     metrics_host: str = "0.0.0.0"
-    tick_seconds: float = 1.0  # how often a Canary is re-observed when nothing happens
+    tick_seconds: float = 1.0  # how often a Canary is re-observed while anything moves
     reconcile_threads: int = 16  # the pool every Canary's passes borrow a thread from
     signal_timeout: float = 10.0  # seconds one reload or status request may take
     prometheus_url: str | None = None  # the analysis reads Prometheus instead of the pods
@@ -148,6 +150,26 @@ class Context:
     def store(self) -> backends.Backend:
         """Where versions and routing live: the volume, or the bucket and a local cache."""
         return self.config.backend
+
+
+def tick_after(config: Config, body: dict[str, Any]) -> float:
+    """How long a Canary rests after a pass that left `body`: the tick while anything moves,
+    SETTLED_TICKS ticks once it is settled (any change to the object wakes it at once either
+    way; pods re-read routing.json themselves, so a pod that comes back is served meanwhile)."""
+    settled = is_settled(statuses.parse_canary(body.get("status")), generation_of(body))
+    return config.tick_seconds * (SETTLED_TICKS if settled else 1)
+
+
+def is_settled(status: statuses.CanaryStatus, generation: int) -> bool:
+    """Ready for the spec in force, no rollout, step or pause pending, every pod converged."""
+    return (
+        status.observed_generation == generation
+        and conditions.is_true(status.conditions, conditions.READY)
+        and status.canary_version is None
+        and status.rollout is None
+        and status.current_step is None
+        and 0 < status.total_pods == status.converged_pods
+    )
 
 
 # The process

@@ -42,7 +42,8 @@ def test_the_scale_bench_measures_every_canary_ready_after_the_change(env: Envir
 
     template = scale.Template(write_tiny_model, {"accuracy": 0.9, "macroF1": 0.9})
 
-    row: dict[str, Any] = scale.measure_size(env, size, template, idle=1.0, timeout=60.0)
+    # idle longer than a settled Canary rests between passes (10 ticks of 0.5 s: runtimes.py)
+    row: dict[str, Any] = scale.measure_size(env, size, template, idle=6.0, timeout=60.0)
 
     change = row["change"]
     assert (change["ready"], change["of"], change["not_ready"]) == (3, 3, []), change

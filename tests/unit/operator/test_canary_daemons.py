@@ -206,3 +206,34 @@ def test_the_pool_size_is_a_setting_and_a_useless_one_is_refused_by_name(tmp_pat
     for bad in ("0", "-1", "many"):
         with pytest.raises(runtimes.ConfigError, match="HOTSWAP_OPERATOR_RECONCILE_THREADS"):
             runtimes.load_config(root | {"HOTSWAP_OPERATOR_RECONCILE_THREADS": bad})
+
+
+SETTLED = {
+    "observedGeneration": 3,
+    "stableVersion": "intent-a",
+    "conditions": [{"type": "Ready", "status": "True", "observedGeneration": 3}],
+    "convergedPods": 3,
+    "totalPods": 3,
+}
+MOVING = {  # each one thing that keeps the fast tick
+    "the spec moved on": {"observedGeneration": 2},
+    "not Ready": {"conditions": [{"type": "Ready", "status": "False"}]},
+    "a canary arm": {"canaryVersion": "intent-b"},
+    "a rollout": {"rollout": {"version": "intent-b", "kind": "Deploy", "startedAt": "t"}},
+    "a step pending": {"currentStep": 0},
+    "a pod not converged": {"convergedPods": 2},
+    "no pods yet": {"convergedPods": 0, "totalPods": 0},
+}
+
+
+def test_a_settled_canary_rests_ten_ticks_and_anything_moving_keeps_the_tick() -> None:
+    from hotswap_operator import runtimes
+
+    config = Config(model_root=Path("/nonexistent"), tick_seconds=0.5)
+    meta = {"generation": 3, "resourceVersion": "1"}
+    settled = runtimes.tick_after(config, {"metadata": meta, "status": SETTLED})
+    assert settled == 0.5 * runtimes.SETTLED_TICKS == 5.0
+    for what, change in MOVING.items():
+        moving = runtimes.tick_after(config, {"metadata": meta, "status": SETTLED | change})
+        assert moving == 0.5, f"{what}: the fast tick"
+    assert runtimes.tick_after(config, {"metadata": meta}) == 0.5, "no status yet"

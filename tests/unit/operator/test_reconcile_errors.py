@@ -24,13 +24,15 @@ def errors(registry: CollectorRegistry) -> float | None:
 
 
 def run_once(monkeypatch: pytest.MonkeyPatch, reconcile: Any, *, passes: bool) -> CollectorRegistry:
-    """One pass; it returns at once either way (the daemon awaits the back-off itself)."""
+    """One pass; it returns at once either way with the rest to take: the tick after a passing
+    pass, the back-off after a failed one (the daemon awaits either itself)."""
     registry = CollectorRegistry()
     apis: Any = None
     runtime = Runtime(Config(model_root=Path("/nonexistent")), apis, Metrics(registry))
     monkeypatch.setattr(reconciling, "reconcile_canary", reconcile)
     context = SimpleNamespace(namespace="hotswap", name="intent")
-    assert handlers.reconcile_safely(runtime, context, UID, dict(BODY)) is passes
+    rest = handlers.reconcile_safely(runtime, context, UID, dict(BODY))
+    assert rest == (runtime.config.tick_seconds if passes else handlers.ERROR_BACKOFF_SECONDS)
     runtime.pool.shutdown()
     return registry
 
