@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import tarfile
 import threading
 import time
 import urllib.error
@@ -122,6 +123,13 @@ def container_pid(pod: dict[str, Any], container: str) -> int:
     """The host PID of a container's process, from containerd (the kubelet's runtime)."""
     statuses = pod["status"]["containerStatuses"]
     cid = next(s["containerID"] for s in statuses if s["name"] == container).split("://")[1]
+    pid = task_pid(cid)
+    assert pid is not None, f"container {cid} of pod {pod['metadata']['name']} has no task"
+    return pid
+
+
+def task_pid(container_id: str) -> int | None:
+    """The host PID of a containerd task, None when it has none."""
     listing = subprocess.run(
         ["ctr", "--address", CONTAINERD, "-n", "k8s.io", "tasks", "ls"],
         capture_output=True,
@@ -130,9 +138,9 @@ def container_pid(pod: dict[str, Any], container: str) -> int:
     ).stdout
     for line in listing.splitlines():
         fields = line.split()
-        if fields and fields[0] == cid:
+        if fields and fields[0] == container_id:
             return int(fields[1])
-    raise AssertionError(f"container {cid} of pod {pod['metadata']['name']} has no task")
+    return None
 
 
 def process_uids(pid: int) -> list[int]:
@@ -248,3 +256,38 @@ class EndpointTraffic:
         )
         runner.start()
         return runner
+
+
+def image_config(archive: Path) -> dict[str, Any]:
+    """The image configuration (Docker's `config` object: Entrypoint, User, Healthcheck, ...)
+    inside a docker-archive as `tools/build-images.sh` saved it."""
+    with tarfile.open(archive) as tar:
+        manifest = json.load(_member(tar, "manifest.json"))
+        config = json.load(_member(tar, manifest[0]["Config"]))
+    return dict(config["config"])
+
+
+def _member(tar: tarfile.TarFile, name: str) -> Any:
+    found = tar.extractfile(name)
+    assert found is not None, f"{name} is missing from the image archive"
+    return found
+
+
+def run_container(image: str, name: str, env: dict[str, str], models: Path) -> Any:
+    """The image run as a pod runs it, without Kubernetes: containerd and runc, as the image's
+    own user (ctr 1.6 has no --user: the image config's USER applies), a read-only root, the
+    model folder mounted read-only, the host's loopback network. `ctr run` exits with the
+    container's own exit status."""
+    argv = [
+        "ctr", "--address", CONTAINERD, "-n", "k8s.io", "run", "--rm", "--net-host",
+        "--read-only",
+        "--mount", f"type=bind,src={models},dst=/models,options=rbind:ro",
+        *(arg for key, value in env.items() for arg in ("--env", f"{key}={value}")),
+        image, name,
+    ]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def signal_container(name: str, signal_name: str) -> None:
+    argv = ["ctr", "--address", CONTAINERD, "-n", "k8s.io", "tasks", "kill", "-s", signal_name]
+    subprocess.run([*argv, name], check=True, capture_output=True, timeout=30)

@@ -7,13 +7,18 @@ requests. The tests run in file order, on one deployment."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hotswap.local import objects
+from hotswap.local import objects, replicas
 
 from . import nodes
 from .conftest import Deployed
@@ -252,3 +257,59 @@ def condition(body: dict[str, Any], kind: str) -> str:
         if found.get("type") == kind:
             return str(found.get("status"))
     return ""
+
+
+GRACE_SECONDS = 30  # terminationGracePeriodSeconds of the inference Deployment
+IMAGE = "docker.io/library/hotswap-inference:node"
+IMAGES = Path(os.environ.get("HOTSWAP_CACHE") or Path.home() / ".cache" / "hotswap") / "images"
+
+
+def answers_ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def test_the_inference_image_declares_a_healthcheck_and_exits_0_on_sigterm(
+    deployed: Deployed,
+) -> None:
+    """The image as built (not its Dockerfile): HEALTHCHECK and user kept by the build; run by
+    containerd as a pod runs it, it serves the volume's version, and SIGTERM ends it with exit
+    status 0 well inside the grace period."""
+    archive = max(IMAGES.glob("hotswap-inference-node-*.tar"), key=lambda p: p.stat().st_mtime)
+    config = nodes.image_config(archive)
+    health = config.get("Healthcheck") or {}
+    assert health.get("Test", [""])[0] == "CMD" and "/healthz" in " ".join(health["Test"]), config
+    assert config.get("User") == "10001:10001", config.get("User")
+    port, admin, metrics = (replicas.free_port() for _ in range(3))
+    env = {
+        "HOTSWAP_HOST": "127.0.0.1",
+        "HOTSWAP_PORT": str(port),
+        "HOTSWAP_ADMIN_PORT": str(admin),
+        "HOTSWAP_METRICS_PORT": str(metrics),
+        "HOTSWAP_RELOAD_TOKEN": secrets.token_urlsafe(24),
+        "HOTSWAP_FEEDBACK_KEY": secrets.token_urlsafe(32),
+    }
+    name = f"hotswap-sigterm-{os.getpid()}"
+    with nodes.stage("image: serve, then SIGTERM"):
+        process = nodes.run_container(IMAGE, name, env, MODELS)
+        try:
+            nodes.wait(lambda: answers_ready(port), timeout=120, what="the container ready")
+            pid = nodes.task_pid(name)
+            assert pid is not None, f"container {name} has no task"
+            assert nodes.process_uids(pid) == [10001] * 4, nodes.process_uids(pid)
+            assert "ro" in nodes.root_mount_options(pid), nodes.root_mount_options(pid)
+            started = time.monotonic()
+            nodes.signal_container(name, "SIGTERM")
+            status = process.wait(timeout=GRACE_SECONDS)
+            took = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    nodes.signal_container(name, "SIGKILL")
+            output = process.communicate(timeout=30)[0].decode(errors="replace")[-2000:]
+    print(f"[node stage] SIGTERM to exit: {took:.1f}s, status {status}")
+    assert status == 0, f"exit status {status} after SIGTERM:\n{output}"
+    assert took < GRACE_SECONDS / 2, f"took {took:.1f}s of a {GRACE_SECONDS}s grace period"
