@@ -125,12 +125,14 @@ def prepare(
     return Environment(workdir, cluster, found, paths, kubelet, secrets.token_urlsafe(24), say)
 
 
-def start_operator(env: Environment, namespace: str) -> operators.Operator:
+def start_operator(
+    env: Environment, namespace: str, *, extra: dict[str, str] | None = None
+) -> operators.Operator:
     identity = env.workdir / "operator-kubeconfig"
     authorizing.create_operator_kubeconfig(env.cluster, namespace, identity)
     operator = operators.start_operator(
         identity, namespace=namespace, model_root=env.paths.root, token=env.token,
-        log=env.logs / "operator.log",
+        log=env.logs / "operator.log", extra=extra,
     )  # fmt: skip
     user = authorizing.service_account_user(namespace)
     pid = operator.process.pid if operator.process else None

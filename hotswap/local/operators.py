@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from hotswap_operator import faults
@@ -99,10 +100,17 @@ def armable(operator: Operator, *, fault_file: Path, marker: Path) -> Operator:
 
 
 def start_operator(
-    kubeconfig: Path, *, namespace: str, model_root: Path, token: str, log: Path
+    kubeconfig: Path,
+    *,
+    namespace: str,
+    model_root: Path,
+    token: str,
+    log: Path,
+    extra: Mapping[str, str] | None = None,
 ) -> Operator:
+    """The operator process; `extra` settings (HOTSWAP_*) on top of `operator_env`'s."""
     port = replicas.free_port()
     env = operator_env(
         kubeconfig, namespace=namespace, model_root=model_root, token=token, metrics_port=port
     )
-    return Operator(env, log).start()
+    return Operator(env | dict(extra or {}), log).start()

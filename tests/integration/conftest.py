@@ -6,13 +6,16 @@ minutes, so the fixture says so up front."""
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, config
 
-from hotswap.cluster import building, clusters, starting, stopping
+from hotswap.cluster import applying, building, clusters, starting, stopping
+from hotswap.local import environments
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +44,27 @@ def api_client(kubeconfig: Path) -> Iterator[client.ApiClient]:
 @pytest.fixture
 def core(api_client: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(api_client)
+
+
+@contextlib.contextmanager
+def operator_environment(
+    control_plane: clusters.Cluster,
+    api_client: client.ApiClient,
+    workdir: Path,
+    *,
+    model: str,
+    extra: dict[str, str] | None = None,
+) -> Iterator[environments.Environment]:
+    """A namespace of its own with the RBAC of manifests/rbac and the operator running as it
+    (`extra` HOTSWAP_* settings on top), stopped afterwards; pods come from the test."""
+    applying.apply_crds(control_plane)
+    namespace = f"{model}-{uuid.uuid4().hex[:6]}"
+    found = environments.prepare(
+        workdir, control_plane, api_client, model=model, namespace=namespace, say=print
+    )
+    found.operator = environments.start_operator(found, namespace, extra=extra)
+    try:
+        yield found
+    finally:
+        found.operator.stop()
+        found.kubelet.close()

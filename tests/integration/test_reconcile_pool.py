@@ -7,7 +7,6 @@ with the store tests' tiny model instead of a trained one."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,9 @@ import pytest
 from kubernetes import client
 
 from bench import scale
-from hotswap.cluster import applying, clusters
-from hotswap.local import environments
+from hotswap.cluster import clusters
 from hotswap.local.environments import Environment
+from tests.integration.conftest import operator_environment
 from tests.unit.store.conftest import write_tiny_model
 
 THREADS = 2
@@ -29,20 +28,14 @@ SIZE = scale.Size(canaries=5, pods=3, versions=10)
 def env(
     control_plane: clusters.Cluster, api_client: client.ApiClient, tmp_path: Path
 ) -> Iterator[Environment]:
-    applying.apply_crds(control_plane)
-    namespace = f"pool-{uuid.uuid4().hex[:6]}"
-    found = environments.prepare(
-        tmp_path, control_plane, api_client, model="pool", namespace=namespace, say=print
-    )
-    operator = environments.start_operator(found, namespace)
-    operator.stop()  # started again with a pool smaller than the Canary count
-    operator.env = operator.env | {"HOTSWAP_OPERATOR_RECONCILE_THREADS": str(THREADS)}
-    found.operator = operator.start()
-    try:
+    with operator_environment(
+        control_plane,
+        api_client,
+        tmp_path,
+        model="pool",
+        extra={"HOTSWAP_OPERATOR_RECONCILE_THREADS": str(THREADS)},
+    ) as found:
         yield found
-    finally:
-        operator.stop()
-        found.kubelet.close()
 
 
 def test_more_canaries_than_reconcile_threads_all_become_ready(env: Environment) -> None:

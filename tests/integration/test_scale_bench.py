@@ -5,7 +5,6 @@ The versions hold the store tests' tiny model instead of a trained one (training
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ import pytest
 from kubernetes import client
 
 from bench import scale
-from hotswap.cluster import applying, clusters
-from hotswap.local import environments
+from hotswap.cluster import clusters
 from hotswap.local.environments import Environment
+from tests.integration.conftest import operator_environment
 from tests.unit.store.conftest import write_tiny_model
 
 
@@ -24,17 +23,8 @@ from tests.unit.store.conftest import write_tiny_model
 def env(
     control_plane: clusters.Cluster, api_client: client.ApiClient, tmp_path: Path
 ) -> Iterator[Environment]:
-    applying.apply_crds(control_plane)
-    namespace = f"scale-{uuid.uuid4().hex[:6]}"
-    found = environments.prepare(
-        tmp_path, control_plane, api_client, model="scale", namespace=namespace, say=print
-    )
-    found.operator = environments.start_operator(found, namespace)
-    try:
+    with operator_environment(control_plane, api_client, tmp_path, model="scale") as found:
         yield found
-    finally:
-        found.operator.stop()
-        found.kubelet.close()
 
 
 def test_the_scale_bench_measures_every_canary_ready_after_the_change(env: Environment) -> None:
