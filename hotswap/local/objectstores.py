@@ -127,14 +127,9 @@ def _wait_ready(server: ObjectStoreServer) -> None:
 
 
 def _client(server: ObjectStoreServer) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=server.endpoint,
+    return buckets.client(
+        server.endpoint,
         aws_access_key_id=server.access_key,
         aws_secret_access_key=server.secret_key,
         region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
     )

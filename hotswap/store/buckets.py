@@ -236,6 +236,12 @@ def connect(uri: StoreUri, *, endpoint_url: str | None = None) -> Bucket:
     (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, a profile, IRSA), the endpoint from
     `endpoint_url` or $AWS_ENDPOINT_URL_S3 / $AWS_ENDPOINT_URL (an S3-compatible server; path-style
     addressing then, so no DNS per bucket is needed)."""
+    return Bucket(uri, client(endpoint_url))
+
+
+def client(endpoint_url: str | None = None, **credentials: str) -> Any:
+    """A boto3 S3 client with the store's timeouts and retries; `credentials` (boto3's
+    aws_access_key_id, aws_secret_access_key, region_name) override the AWS environment."""
     try:
         import boto3
         from botocore.config import Config
@@ -249,5 +255,5 @@ def connect(uri: StoreUri, *, endpoint_url: str | None = None) -> Bucket:
         connect_timeout=5,
         read_timeout=30,
     )
-    client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
-    return Bucket(uri, client)
+    session = boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url, config=config, **credentials)
