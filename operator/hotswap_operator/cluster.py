@@ -1,15 +1,23 @@
 """Every call the operator makes to the Kubernetes API besides kopf's own watches: the clients,
-reading (the ModelVersions a Canary names, the ready pods its selector matches) and writing
-(status as merge patches on the status subresource, and events). The operator never writes spec.
+reading, and writing (status as merge patches on the status subresource, and events). The
+operator never writes spec.
+
+Reading: the ready pods a Canary's selector matches and the ModelVersions it names come from
+kopf's watches (`Watched`: the indexes `handlers` declares, read on the event loop), so a pass
+that finds nothing changed makes no API request; a ModelVersion is read from the API server
+only when the watch's copy is not verified yet (our own verification may not have come back
+on the watch).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes import client, config
 from kubernetes.client import ApiException
@@ -19,6 +27,8 @@ from hotswap_operator.deciding import Event
 from hotswap_operator.reloading import Pod
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+LOOP_READ_SECONDS = 30.0  # a read the event loop does not answer in this long is a stuck loop
 
 
 @dataclass(frozen=True)
@@ -49,38 +59,67 @@ def get_model_version(apis: Apis, namespace: str, name: str) -> dict[str, Any] |
     return dict(body)
 
 
-def list_model_versions(apis: Apis, namespace: str, model: str) -> list[dict[str, Any]]:
-    found = apis.custom.list_namespaced_custom_object(
-        resources.GROUP,
-        resources.VERSION,
-        namespace,
-        resources.MODEL_VERSIONS,
-        label_selector=f"{resources.MODEL_LABEL}={model}",
-    )
-    return list(found.get("items", []))
+@dataclass(frozen=True)
+class ListedPod:
+    """A ready pod as the pod watch holds it: its labels (what selectors match) and address."""
+
+    labels: dict[str, str]
+    pod: Pod
 
 
-def list_ready_pods(
-    apis: Apis, namespace: str, labels: dict[str, str], *, default_port: int
-) -> list[Pod]:
-    selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-    found = apis.core.list_namespaced_pod(namespace, label_selector=selector)
-    pods = [pod_of(item, default_port) for item in found.items if is_ready(item)]
-    return sorted(pods, key=lambda pod: pod.name)
+def listed_pod(raw: Mapping[str, Any], default_port: int) -> ListedPod | None:
+    """A pod the operator may signal: Ready, with an IP, not being deleted; else None."""
+    meta, status = raw.get("metadata") or {}, raw.get("status") or {}
+    if meta.get("deletionTimestamp") or not status.get("podIP"):
+        return None
+    conditions = status.get("conditions") or []
+    if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+        return None
+    raw_port = (meta.get("annotations") or {}).get(resources.ADMIN_PORT_ANNOTATION)
+    port = int(raw_port) if raw_port and raw_port.isdigit() else default_port
+    pod = Pod(name=meta["name"], ip=status["podIP"], admin_port=port)
+    return ListedPod(labels=dict(meta.get("labels") or {}), pod=pod)
 
 
-def is_ready(pod: Any) -> bool:
-    if pod.metadata.deletion_timestamp is not None or not pod.status or not pod.status.pod_ip:
-        return False
-    conditions = pod.status.conditions or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+def selects(labels: Mapping[str, str], pod_labels: Mapping[str, str]) -> bool:
+    """A matchLabels selector's verdict (an empty selector selects nothing here)."""
+    return bool(labels) and labels.items() <= pod_labels.items()
 
 
-def pod_of(pod: Any, default_port: int) -> Pod:
-    annotations = pod.metadata.annotations or {}
-    raw = annotations.get(resources.ADMIN_PORT_ANNOTATION)
-    port = int(raw) if raw and raw.isdigit() else default_port
-    return Pod(name=pod.metadata.name, ip=pod.status.pod_ip, admin_port=port)
+@dataclass(frozen=True)
+class Watched:
+    """Pods and ModelVersions as kopf's watches hold them (its indexes, declared in `handlers`:
+    ready pods by namespace, ModelVersion bodies by namespace and name). The event loop alone
+    changes an index, so a pool thread reads one by a call on the loop."""
+
+    apis: Apis
+    loop: asyncio.AbstractEventLoop
+    pods: Mapping[str, Iterable[ListedPod]]
+    model_versions: Mapping[tuple[str, str], Iterable[dict[str, Any]]]
+
+    def ready_pods(self, namespace: str, labels: Mapping[str, str]) -> list[Pod]:
+        def read() -> list[Pod]:
+            listed = self.pods.get(namespace, ())
+            return [entry.pod for entry in listed if selects(labels, entry.labels)]
+
+        return sorted(self._on_loop(read), key=lambda pod: pod.name)
+
+    def model_version(
+        self, namespace: str, name: str, *, fresh: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any] | None:
+        """The watch's copy when `fresh` accepts it, else the API server's (None: no such
+        object)."""
+        key = (namespace, name)
+        found = self._on_loop(lambda: next(iter(self.model_versions.get(key, ())), None))
+        if found is not None and fresh(found):
+            return found
+        return get_model_version(self.apis, namespace, name)
+
+    def _on_loop(self, read: Callable[[], T]) -> T:
+        async def on_loop() -> T:
+            return read()
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), self.loop).result(LOOP_READ_SECONDS)
 
 
 def patch_status(

@@ -10,11 +10,15 @@ from the runtime's own pool (HOTSWAP_OPERATOR_RECONCILE_THREADS) and gives it ba
 passes the daemon holds no thread, so any number of Canaries share the pool and kopf's executor
 stays free for the ModelVersion handlers (docs/scale.md: a sync daemon held one of kopf's 64
 threads for the Canary's life, and the 65th Canary never reconciled).
+Pods and ModelVersions: two indexes kopf keeps from its watches (ready pods by namespace,
+ModelVersion bodies by namespace and name), which the passes read instead of asking the API
+server; a change to a pod wakes the Canaries whose selector matches it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from typing import Any
 
@@ -29,6 +33,8 @@ log = logging.getLogger(__name__)
 MV = (resources.GROUP, resources.VERSION, resources.MODEL_VERSIONS)
 CANARY = (resources.GROUP, resources.VERSION, resources.CANARIES)
 ERROR_BACKOFF_SECONDS = 2.0
+PODS_INDEX = "hotswap_pods"  # kopf hands each index to every handler under its id
+MODEL_VERSIONS_INDEX = "hotswap_model_versions"
 INSTANT_EXIT_SECONDS = 2.0  # a deleted Canary's daemon ends within its pass; kopf waits that long
 
 
@@ -70,6 +76,30 @@ def verify_model_version(
         raise kopf.TemporaryError(str(exc), delay=verifying.RETRY_SECONDS) from exc
 
 
+@kopf.index("pods", id=PODS_INDEX)
+def index_pod(
+    *, body: kopf.Body, namespace: str | None, memo: kopf.Memo, **_: Any
+) -> dict[str, cluster.ListedPod]:
+    """Ready pods by namespace (an unready one is dropped from the index: an empty result)."""
+    listed = cluster.listed_pod(body, memo.runtime.config.admin_port)
+    return {} if listed is None else {namespace or "": listed}
+
+
+@kopf.index(*MV, id=MODEL_VERSIONS_INDEX)
+def index_model_version(
+    *, body: kopf.Body, namespace: str | None, name: str, **_: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each ModelVersion's body, as of its last watch event."""
+    return {(namespace or "", name): copy.deepcopy(dict(body))}
+
+
+@kopf.on.event("pods")
+async def wake_selecting(
+    *, labels: kopf.Labels, namespace: str | None, memo: kopf.Memo, **_: Any
+) -> None:
+    memo.runtime.wake_selecting(namespace or "", labels)
+
+
 @kopf.on.event(*CANARY)
 async def wake_canary(*, uid: str, memo: kopf.Memo, **_: Any) -> None:
     memo.runtime.wake(uid)
@@ -84,16 +114,24 @@ async def run_canary(
     name: str,
     uid: str,
     memo: kopf.Memo,
-    **_: Any,
+    **indexes: Any,  # kopf hands every handler its indexes by name
 ) -> None:
     """A pass on a pool thread, then a rest until woken, stopped or the tick (slower once the
     Canary is settled; the back-off after a failed pass); it ends as soon as it is stopped (the
     Canary deleted, the operator exiting)."""
     runtime: Runtime = memo.runtime
-    context = runtime.context(namespace or "", name)
     loop = asyncio.get_running_loop()
+    if runtime.watched is None:  # the same two indexes for every daemon
+        runtime.watched = cluster.Watched(
+            runtime.apis,
+            loop,
+            pods=indexes[PODS_INDEX],
+            model_versions=indexes[MODEL_VERSIONS_INDEX],
+        )
+    context = runtime.context(namespace or "", name)
     try:
         while not stopped:
+            runtime.select(uid, namespace or "", selector_of(body))
             pause = await loop.run_in_executor(
                 runtime.pool, reconcile_safely, runtime, context, uid, dict(body)
             )
@@ -102,6 +140,11 @@ async def run_canary(
     finally:
         runtime.forget(uid)
         runtime.metrics.forget_canary(name)  # the object is gone (or the operator stops)
+
+
+def selector_of(body: kopf.Body) -> dict[str, str]:
+    found = ((body.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+    return {str(k): str(v) for k, v in found.items()}
 
 
 def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> float:

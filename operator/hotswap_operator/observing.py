@@ -17,7 +17,6 @@ from hotswap.store.buckets import Unavailable
 from hotswap.store.errors import StoreError
 from hotswap.store.routes import Arm, Routing
 from hotswap_operator import (
-    cluster,
     conditions,
     deciding,
     encoding,
@@ -56,7 +55,7 @@ def observe(
 ) -> tuple[Observation, World]:
     names = {spec.version, status.stable_version, status.canary_version}
     names.add(status.rollout.from_version if status.rollout else None)
-    bodies = {n: cluster.get_model_version(ctx.apis, ctx.namespace, n) for n in names if n}
+    bodies = {n: read_model_version(ctx, n) for n in names if n}
     found = {n: arm_of(b) for n, b in bodies.items() if b is not None}
     world = World(
         arms={n: arm for n, arm in found.items() if arm is not None},
@@ -118,13 +117,33 @@ def window_arms(status: CanaryStatus, world: World) -> querying.Arms | None:
 
 def read_pods(ctx: Context, spec: CanarySpec) -> list[Reply]:
     """What each ready pod the selector matches answers to GET /admin/status."""
-    labels = spec.selector.match_labels
-    pods = cluster.list_ready_pods(
-        ctx.apis, ctx.namespace, labels, default_port=ctx.config.admin_port
-    )
+    pods = ctx.watching.ready_pods(ctx.namespace, spec.selector.match_labels)
     return reloading.read_pods(
         pods, token=ctx.config.reload_token, timeout=ctx.config.signal_timeout
     )
+
+
+def read_model_version(ctx: Context, name: str) -> dict[str, Any] | None:
+    """The watch's copy once it is verified (or rejected: both final), else the API server's:
+    our own verification may not have come back on the watch yet."""
+    return ctx.watching.model_version(ctx.namespace, name, fresh=is_verdict)
+
+
+def is_verdict(body: dict[str, Any]) -> bool:
+    return answered(verification_of(body))
+
+
+def answered(found: Condition | None) -> bool:
+    """Verification has answered: Verified True, or False for a reason other than missing
+    files (those are retried)."""
+    return found is not None and (
+        found.status == conditions.TRUE or found.reason != conditions.ARTIFACT_MISSING
+    )
+
+
+def verification_of(body: dict[str, Any]) -> Condition | None:
+    raw = (body.get("status") or {}).get("conditions") or []
+    return conditions.find([c for c in map(condition_of, raw) if c], conditions.VERIFIED)
 
 
 def arm_of(body: dict[str, Any]) -> Arm | None:
@@ -203,12 +222,8 @@ def verified_target(
 ) -> Target:
     name = body["metadata"]["name"]
     mv_status = body.get("status") or {}
-    found = conditions.find(
-        [c for c in map(condition_of, mv_status.get("conditions") or []) if c], conditions.VERIFIED
-    )
-    if found is None or (
-        found.status != conditions.TRUE and found.reason == conditions.ARTIFACT_MISSING
-    ):
+    found = verification_of(body)
+    if found is None or not answered(found):
         why = found.message if found else "the operator has not verified it yet"
         return Target(name, PENDING, f"ModelVersion {name} is not verified: {why}")
     if found.status != conditions.TRUE:

@@ -20,7 +20,7 @@ from typing import Any
 from hotswap.store import backends, buckets
 from hotswap.store.errors import InvalidName
 from hotswap_operator import conditions, statuses
-from hotswap_operator.cluster import Apis
+from hotswap_operator.cluster import Apis, Watched, selects
 from hotswap_operator.metrics import Metrics
 
 CONSISTENCY_SECONDS = 5.0  # as kopf's settings.persistence.consistency_timeout
@@ -145,6 +145,13 @@ class Context:
     metrics: Metrics
     namespace: str
     name: str
+    watched: Watched | None = None  # kopf's pod and ModelVersion indexes (Canary passes)
+
+    @property
+    def watching(self) -> Watched:
+        if self.watched is None:
+            raise RuntimeError("a Canary pass reads kopf's indexes: handlers.run_canary")
+        return self.watched
 
     @property
     def store(self) -> backends.Backend:
@@ -194,6 +201,8 @@ class Runtime:
     metrics: Metrics
     wakers: dict[str, asyncio.Event] = field(default_factory=dict)
     latest: dict[str, Written] = field(default_factory=dict)  # uid -> our last write, awaited
+    selectors: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # uid -> pods
+    watched: Watched | None = None  # set by the first Canary daemon (kopf hands it the indexes)
     clock: Callable[[], float] = time.monotonic
     pool: ThreadPoolExecutor = field(init=False, repr=False)
 
@@ -203,7 +212,18 @@ class Runtime:
         )
 
     def context(self, namespace: str, name: str) -> Context:
-        return Context(self.apis, self.config, self.metrics, namespace, name)
+        return Context(self.apis, self.config, self.metrics, namespace, name, self.watched)
+
+    def select(self, uid: str, namespace: str, labels: dict[str, str]) -> None:
+        """The pods a Canary's selector matches: an event on one of them wakes it."""
+        self.selectors[uid] = (namespace, labels)
+
+    def wake_selecting(self, namespace: str, pod_labels: Mapping[str, str]) -> None:
+        """Wake every Canary whose selector matches a pod that changed (became Ready, lost its
+        IP, was deleted): it signals or recounts it now instead of at its next tick."""
+        for uid, (where, labels) in list(self.selectors.items()):
+            if where == namespace and selects(labels, pod_labels):
+                self.wake(uid)
 
     def waker(self, uid: str) -> asyncio.Event:
         return self.wakers.setdefault(uid, asyncio.Event())
@@ -225,6 +245,7 @@ class Runtime:
 
     def forget(self, uid: str) -> None:
         self.wakers.pop(uid, None)
+        self.selectors.pop(uid, None)
         self.latest.pop(uid, None)
 
     def remember(self, uid: str, body: dict[str, Any]) -> None:

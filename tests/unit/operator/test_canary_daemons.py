@@ -23,6 +23,7 @@ from hotswap_operator.metrics import Metrics
 from hotswap_operator.runtimes import Config, Runtime
 from prometheus_client import CollectorRegistry
 
+INDEXES: dict[str, Any] = {handlers.PODS_INDEX: {}, handlers.MODEL_VERSIONS_INDEX: {}}  # as kopf
 BOUND = 20.0  # seconds any wait below may take before the test fails (a hang guard, not a target)
 
 
@@ -89,7 +90,7 @@ class Daemons:
             name: asyncio.create_task(
                 handlers.run_canary(
                     stopped=stopper, body=body(name), namespace="hotswap", name=name,
-                    uid=name, memo=memo,
+                    uid=name, memo=memo, **INDEXES,
                 )  # type: ignore[arg-type]
             )
             for name, stopper in self.stoppers.items()

@@ -1,0 +1,140 @@
+"""What the operator keeps from its pod and ModelVersion watches (cluster.listed_pod, selects,
+Watched) and the wake a pod's change sends (Runtime.wake_selecting). Each refusal has a twin
+that is accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hotswap_operator import cluster, runtimes
+from hotswap_operator.metrics import Metrics
+from hotswap_operator.reloading import Pod
+from hotswap_operator.runtimes import Config
+from prometheus_client import CollectorRegistry
+
+from hotswap import resources
+
+LABELS = {"app.kubernetes.io/name": "inference", "hotswap.dev/model": "intent"}
+DEFAULT_PORT = 8001
+
+
+def raw_pod(
+    name: str = "inference-0",
+    *,
+    ready: str = "True",
+    ip: str | None = "10.244.0.7",
+    deleting: bool = False,
+    port: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": dict(LABELS if labels is None else labels)}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-12-02T05:00:00Z"
+    if port is not None:
+        meta["annotations"] = {resources.ADMIN_PORT_ANNOTATION: port}
+    status: dict[str, Any] = {"conditions": [{"type": "Ready", "status": ready}]}
+    if ip is not None:
+        status["podIP"] = ip
+    return {"metadata": meta, "status": status}
+
+
+def test_a_ready_pod_is_listed_with_its_labels_and_admin_address() -> None:
+    listed = cluster.listed_pod(raw_pod(), DEFAULT_PORT)
+    assert listed == cluster.ListedPod(LABELS, Pod("inference-0", "10.244.0.7", DEFAULT_PORT))
+    annotated = cluster.listed_pod(raw_pod(port="9001"), DEFAULT_PORT)
+    assert annotated is not None and annotated.pod.admin_port == 9001
+    garbled = cluster.listed_pod(raw_pod(port="nine"), DEFAULT_PORT)
+    assert garbled is not None and garbled.pod.admin_port == DEFAULT_PORT
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [raw_pod(ready="False"), raw_pod(ip=None), raw_pod(deleting=True), {"metadata": {"name": "x"}}],
+    ids=["not-ready", "no-ip", "deleting", "no-status"],
+)
+def test_a_pod_that_cannot_be_signalled_is_not_listed(raw: dict[str, Any]) -> None:
+    assert cluster.listed_pod(raw, DEFAULT_PORT) is None
+
+
+def test_a_selector_matches_a_superset_of_its_labels_only() -> None:
+    assert cluster.selects(LABELS, LABELS | {"pod-template-hash": "abc"})
+    assert not cluster.selects(LABELS, {"app.kubernetes.io/name": "inference"})
+    assert not cluster.selects(LABELS, LABELS | {"hotswap.dev/model": "other"})
+    assert not cluster.selects({}, LABELS), "an empty selector selects nothing"
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop on a thread of its own, as kopf's is to the reconcile pool's threads."""
+    running = asyncio.new_event_loop()
+    thread = threading.Thread(target=running.run_forever, daemon=True)
+    thread.start()
+    yield running
+    running.call_soon_threadsafe(running.stop)
+    thread.join(timeout=5)
+    running.close()
+
+
+class Custom:
+    """The one API call Watched may make (a ModelVersion GET), counted."""
+
+    def __init__(self, stored: dict[str, Any]) -> None:
+        self.stored, self.gets = stored, 0
+
+    def get_namespaced_custom_object(self, *args: Any) -> dict[str, Any]:
+        self.gets += 1
+        return self.stored
+
+
+def watched(loop: asyncio.AbstractEventLoop, custom: Custom | None = None) -> cluster.Watched:
+    pods = {
+        "ns": [
+            cluster.listed_pod(raw_pod("inference-1", ip="10.0.0.2"), DEFAULT_PORT),
+            cluster.listed_pod(raw_pod("inference-0", ip="10.0.0.1"), DEFAULT_PORT),
+            cluster.listed_pod(raw_pod("other-0", labels={"app": "other"}), DEFAULT_PORT),
+        ],
+        "elsewhere": [cluster.listed_pod(raw_pod("inference-9"), DEFAULT_PORT)],
+    }
+    indexed = {("ns", "intent-v1"): [{"metadata": {"name": "intent-v1"}, "status": "indexed"}]}
+    apis = cluster.Apis(core=None, custom=custom)
+    return cluster.Watched(apis, loop, pods=pods, model_versions=indexed)  # type: ignore[arg-type]
+
+
+def test_ready_pods_are_the_selected_ones_of_the_namespace_by_name(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    found = watched(loop).ready_pods("ns", LABELS)
+    assert [pod.name for pod in found] == ["inference-0", "inference-1"]
+    assert watched(loop).ready_pods("empty", LABELS) == []
+
+
+def test_a_model_version_is_read_from_the_api_only_when_the_watch_copy_is_not_fresh(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    custom = Custom({"metadata": {"name": "intent-v1"}, "status": "from the API"})
+    reads = watched(loop, custom)
+    found = reads.model_version("ns", "intent-v1", fresh=lambda body: True)
+    assert (found or {}).get("status") == "indexed" and custom.gets == 0
+    found = reads.model_version("ns", "intent-v1", fresh=lambda body: False)
+    assert (found or {}).get("status") == "from the API" and custom.gets == 1
+    found = reads.model_version("ns", "not-watched-yet", fresh=lambda body: True)
+    assert (found or {}).get("status") == "from the API" and custom.gets == 2
+
+
+def test_a_pod_change_wakes_only_the_canaries_selecting_it() -> None:
+    apis: Any = None
+    runtime = runtimes.Runtime(Config(model_root=Path("/x")), apis, Metrics(CollectorRegistry()))
+    runtime.select("mine", "ns", LABELS)
+    runtime.select("same-labels-other-namespace", "other", LABELS)
+    runtime.select("other-model", "ns", LABELS | {"hotswap.dev/model": "other"})
+    runtime.wake_selecting("ns", LABELS | {"pod-template-hash": "abc"})
+    woken = {uid for uid, waker in runtime.wakers.items() if waker.is_set()}
+    assert woken == {"mine"}
+    runtime.forget("mine")
+    runtime.wake_selecting("ns", LABELS)
+    assert "mine" not in runtime.wakers, "a deleted Canary is not woken (nor remembered)"
