@@ -81,6 +81,7 @@ build_part() { # build_part <part> <base>: one image with buildah, saved as a do
     return
   fi
   echo "==> building hotswap-${part}:${tag} with buildah on $base (cold: 2-10 min)"
+  mkdir -p "$cache"  # the base image may be in buildah's storage while this cache was emptied
   buildah bud --quiet --isolation chroot --format docker --layers \
     --volume "$CA_BUNDLE:$CA_BUNDLE:ro" \
     --build-arg "PYTHON_IMAGE=$base" \

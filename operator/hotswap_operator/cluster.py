@@ -3,7 +3,7 @@ reading, and writing (status as merge patches on the status subresource, and eve
 operator never writes spec.
 
 Reading: the ready pods a Canary's selector matches and the ModelVersions it names come from
-kopf's watches (`Watched`: the indexes `handlers` declares, read on the event loop), so a pass
+kopf's watches (`Watched`: the indexes `handlers` declares), so a pass
 that finds nothing changed makes no API request; a ModelVersion is read from the API server
 only when the watch's copy is not verified yet (our own verification may not have come back
 on the watch).
@@ -11,7 +11,6 @@ on the watch).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from hotswap_operator.reloading import Pod
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-LOOP_READ_SECONDS = 30.0  # a read the event loop does not answer in this long is a stuck loop
+INDEX_READ_ATTEMPTS = 5  # reads of a kopf index the event loop changed meanwhile, then raise
 
 
 @dataclass(frozen=True)
@@ -38,13 +37,19 @@ class Apis:
 
 
 @cache
-def connect() -> Apis:
-    """In a pod the service account; elsewhere the current kubeconfig context."""
+def connect(connections: int) -> Apis:
+    """In a pod the service account; elsewhere the current kubeconfig context. `connections`:
+    how many requests may be in flight at once (every thread that calls the API), each kept
+    on its own TLS connection: the client's default pool (5 per CPU, 10 here) discarded the
+    connection of every call beyond it and opened a new one next time (docs/scale.md)."""
+    configuration = client.Configuration()
     try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
-    return Apis(core=client.CoreV1Api(), custom=client.CustomObjectsApi())
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    configuration.connection_pool_maxsize = connections
+    api = client.ApiClient(configuration)
+    return Apis(core=client.CoreV1Api(api), custom=client.CustomObjectsApi(api))
 
 
 def get_model_version(apis: Apis, namespace: str, name: str) -> dict[str, Any] | None:
@@ -89,20 +94,17 @@ def selects(labels: Mapping[str, str], pod_labels: Mapping[str, str]) -> bool:
 @dataclass(frozen=True)
 class Watched:
     """Pods and ModelVersions as kopf's watches hold them (its indexes, declared in `handlers`:
-    ready pods by namespace, ModelVersion bodies by namespace and name). The event loop alone
-    changes an index, so a pool thread reads one by a call on the loop."""
+    ready pods by namespace, ModelVersion bodies by namespace and name), read from a pool
+    thread as they are (`consistent`): a round trip through the event loop waited behind every
+    watch event kopf had queued, up to seconds with 100 Canaries changing (docs/scale.md)."""
 
     apis: Apis
-    loop: asyncio.AbstractEventLoop
     pods: Mapping[str, Iterable[ListedPod]]
     model_versions: Mapping[tuple[str, str], Iterable[dict[str, Any]]]
 
     def ready_pods(self, namespace: str, labels: Mapping[str, str]) -> list[Pod]:
-        def read() -> list[Pod]:
-            listed = self.pods.get(namespace, ())
-            return [entry.pod for entry in listed if selects(labels, entry.labels)]
-
-        return sorted(self._on_loop(read), key=lambda pod: pod.name)
+        listed = consistent(lambda: list(self.pods.get(namespace, ())))
+        return sorted((e.pod for e in listed if selects(labels, e.labels)), key=lambda p: p.name)
 
     def model_version(
         self, namespace: str, name: str, *, fresh: Callable[[dict[str, Any]], bool]
@@ -110,16 +112,23 @@ class Watched:
         """The watch's copy when `fresh` accepts it, else the API server's (None: no such
         object)."""
         key = (namespace, name)
-        found = self._on_loop(lambda: next(iter(self.model_versions.get(key, ())), None))
+        found = consistent(lambda: next(iter(list(self.model_versions.get(key, ()))), None))
         if found is not None and fresh(found):
             return found
         return get_model_version(self.apis, namespace, name)
 
-    def _on_loop(self, read: Callable[[], T]) -> T:
-        async def on_loop() -> T:
-            return read()
 
-        return asyncio.run_coroutine_threadsafe(on_loop(), self.loop).result(LOOP_READ_SECONDS)
+def consistent(read: Callable[[], T]) -> T:
+    """`read` of a kopf index from a thread other than the event loop, which alone changes it
+    (kopf's indexers run there). A dict lookup is atomic under the GIL and `list()` copies a
+    store's values in one C call; if the loop changed that store between the two, the copy
+    raises (dictionary changed size during iteration) and is read again."""
+    for _ in range(INDEX_READ_ATTEMPTS - 1):
+        try:
+            return read()
+        except RuntimeError:
+            continue
+    return read()
 
 
 def patch_status(

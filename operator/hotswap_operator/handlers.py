@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MV = (resources.GROUP, resources.VERSION, resources.MODEL_VERSIONS)
 CANARY = (resources.GROUP, resources.VERSION, resources.CANARIES)
 ERROR_BACKOFF_SECONDS = 2.0
+KOPF_THREADS = 16  # kopf's executor: the ModelVersion handlers (Canaries have their own pool)
 PODS_INDEX = "hotswap_pods"  # kopf hands each index to every handler under its id
 MODEL_VERSIONS_INDEX = "hotswap_model_versions"
 INSTANT_EXIT_SECONDS = 2.0  # a deleted Canary's daemon ends within its pass; kopf waits that long
@@ -49,10 +50,14 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.finalizer = resources.FINALIZER
     settings.scanning.disabled = True  # no cluster-wide CRD/namespace watch: namespaced RBAC
     settings.posting.level = logging.WARNING
-    settings.execution.max_workers = 16  # the ModelVersion handlers; Canaries use their own pool
+    # urllib3 logs every API request at DEBUG: with --verbose, one line per call, each taking
+    # the log handler's lock, which 16 reconcile threads then queued on (docs/scale.md)
+    logging.getLogger("urllib3").setLevel(logging.INFO)
+    settings.execution.max_workers = KOPF_THREADS  # the ModelVersion handlers
     settings.background.instant_exit_timeout = INSTANT_EXIT_SECONDS
     config = runtimes.load_config()
-    memo.runtime = Runtime(config, cluster.connect(), metrics.Metrics())
+    apis = cluster.connect(config.reconcile_threads + KOPF_THREADS)
+    memo.runtime = Runtime(config, apis, metrics.Metrics())
     start_http_server(config.metrics_port, addr=config.metrics_host)
     log.info(
         "metrics on %s:%d, model root %s, %d reconcile threads",
@@ -124,7 +129,6 @@ async def run_canary(
     if runtime.watched is None:  # the same two indexes for every daemon
         runtime.watched = cluster.Watched(
             runtime.apis,
-            loop,
             pods=indexes[PODS_INDEX],
             model_versions=indexes[MODEL_VERSIONS_INDEX],
         )

@@ -113,13 +113,12 @@ def mark_serving(ctx: Context, old: CanaryStatus, new: CanaryStatus) -> None:
     became_ready = conditions.is_true(new.conditions, conditions.READY) and not conditions.is_true(
         old.conditions, conditions.READY
     )
-    for name, role in changes.items():
-        patch_model_version(ctx, name, {"serving": role})
+    patches: dict[str, dict[str, Any]] = {name: {"serving": role} for name, role in changes.items()}
     if became_ready and new.stable_version:
         served = conditions.stamp(datetime.now(UTC))
-        patch_model_version(
-            ctx, new.stable_version, {"serving": statuses.STABLE, "lastServedAt": served}
-        )
+        patches[new.stable_version] = {"serving": statuses.STABLE, "lastServedAt": served}
+    for name, patch in patches.items():  # one write per ModelVersion
+        patch_model_version(ctx, name, patch)
 
 
 def patch_model_version(ctx: Context, name: str, status: dict[str, Any]) -> None:

@@ -4,9 +4,6 @@ that is accepted."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +65,6 @@ def test_a_selector_matches_a_superset_of_its_labels_only() -> None:
     assert not cluster.selects({}, LABELS), "an empty selector selects nothing"
 
 
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """An event loop on a thread of its own, as kopf's is to the reconcile pool's threads."""
-    running = asyncio.new_event_loop()
-    thread = threading.Thread(target=running.run_forever, daemon=True)
-    thread.start()
-    yield running
-    running.call_soon_threadsafe(running.stop)
-    thread.join(timeout=5)
-    running.close()
-
-
 class Custom:
     """The one API call Watched may make (a ModelVersion GET), counted."""
 
@@ -91,7 +76,7 @@ class Custom:
         return self.stored
 
 
-def watched(loop: asyncio.AbstractEventLoop, custom: Custom | None = None) -> cluster.Watched:
+def watched(custom: Custom | None = None) -> cluster.Watched:
     pods = {
         "ns": [
             cluster.listed_pod(raw_pod("inference-1", ip="10.0.0.2"), DEFAULT_PORT),
@@ -102,28 +87,47 @@ def watched(loop: asyncio.AbstractEventLoop, custom: Custom | None = None) -> cl
     }
     indexed = {("ns", "intent-v1"): [{"metadata": {"name": "intent-v1"}, "status": "indexed"}]}
     apis = cluster.Apis(core=None, custom=custom)
-    return cluster.Watched(apis, loop, pods=pods, model_versions=indexed)  # type: ignore[arg-type]
+    return cluster.Watched(apis, pods=pods, model_versions=indexed)  # type: ignore[arg-type]
 
 
-def test_ready_pods_are_the_selected_ones_of_the_namespace_by_name(
-    loop: asyncio.AbstractEventLoop,
-) -> None:
-    found = watched(loop).ready_pods("ns", LABELS)
+def test_ready_pods_are_the_selected_ones_of_the_namespace_by_name() -> None:
+    found = watched().ready_pods("ns", LABELS)
     assert [pod.name for pod in found] == ["inference-0", "inference-1"]
-    assert watched(loop).ready_pods("empty", LABELS) == []
+    assert watched().ready_pods("empty", LABELS) == []
 
 
-def test_a_model_version_is_read_from_the_api_only_when_the_watch_copy_is_not_fresh(
-    loop: asyncio.AbstractEventLoop,
-) -> None:
+def test_a_model_version_is_read_from_the_api_only_when_the_watch_copy_is_not_fresh() -> None:
     custom = Custom({"metadata": {"name": "intent-v1"}, "status": "from the API"})
-    reads = watched(loop, custom)
+    reads = watched(custom)
     found = reads.model_version("ns", "intent-v1", fresh=lambda body: True)
     assert (found or {}).get("status") == "indexed" and custom.gets == 0
     found = reads.model_version("ns", "intent-v1", fresh=lambda body: False)
     assert (found or {}).get("status") == "from the API" and custom.gets == 1
     found = reads.model_version("ns", "not-watched-yet", fresh=lambda body: True)
     assert (found or {}).get("status") == "from the API" and custom.gets == 2
+
+
+class Changing:
+    """A read that finds its store changed by the event loop `times` times, then answers."""
+
+    def __init__(self, times: int) -> None:
+        self.times, self.calls = times, 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.calls <= self.times:
+            raise RuntimeError("dictionary changed size during iteration")
+        return "read"
+
+
+def test_an_index_read_the_loop_changed_meanwhile_is_read_again_a_bounded_number_of_times() -> None:
+    settles = Changing(cluster.INDEX_READ_ATTEMPTS - 1)
+    assert cluster.consistent(settles) == "read"
+    assert settles.calls == cluster.INDEX_READ_ATTEMPTS
+    never = Changing(cluster.INDEX_READ_ATTEMPTS)
+    with pytest.raises(RuntimeError, match="changed size"):
+        cluster.consistent(never)
+    assert never.calls == cluster.INDEX_READ_ATTEMPTS
 
 
 def test_a_pod_change_wakes_only_the_canaries_selecting_it() -> None:
