@@ -53,7 +53,7 @@ base_image() { # prints the local base image name; builds the rootfs and the ima
     if [[ ! -s $rootfs ]]; then
       echo "==> mmdebstrap: Debian $SUITE minbase + $PACKAGES (cold: 1-8 min)" >&2
       mkdir -p "$cache"
-      mmdebstrap --quiet --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs.tmp" \
+      mmdebstrap --quiet --format=tar --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs.tmp" \
         "${MIRRORS[@]}" >&2
       mv -f "$rootfs.tmp" "$rootfs"
     fi

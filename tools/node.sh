@@ -216,7 +216,7 @@ network_down() {
 # ---- images: pause, kubectl, inference, operator into containerd ----
 images_up() { # after images_build: the small images, then every archive into containerd
   local images=$cache/images base
-  base=$(ls -t "$images"/base-*.tar | head -1); base=localhost/hotswap-base:$(basename "$base" .tar | cut -d- -f2)
+  base=$(ls -td "$images"/base-*.tar | head -1); base=localhost/hotswap-base:$(basename "$base" .tar | cut -d- -f2)
   build_small_image pause "$base" /pause "$cache/bin/pause"
   build_small_image kubectl "$base" /usr/local/bin/kubectl "$repo/.venv/bin/kubectl"
   local archive pids=() pid failed=0
