@@ -17,7 +17,7 @@ class Actuated:
     """What one actuation did: the routing in force after it (as written, or as found), whether
     it wrote routing.json or switched `current`, and the replies of the pods it signalled."""
 
-    routing: Routing
+    routing: Routing | None  # None: nothing declared yet and nothing to write
     wrote_routing: bool = False
     switched_current: bool = False
     signalled: list[Reply] = field(default_factory=list)

@@ -7,6 +7,7 @@ actuating; what the decision needs is an `Observation`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,8 +52,15 @@ class World:
 
 
 def observe(
-    ctx: Context, body: dict[str, Any], spec: CanarySpec, status: CanaryStatus
+    ctx: Context,
+    body: dict[str, Any],
+    spec: CanarySpec,
+    status: CanaryStatus,
+    *,
+    known: Mapping[str, Reply] | None = None,
 ) -> tuple[Observation, World]:
+    """`known`: pods' replies earlier in this reconcile (by pod name), which stand in for
+    asking them again (`read_pods`)."""
     names = {spec.version, status.stable_version, status.canary_version}
     names.add(status.rollout.from_version if status.rollout else None)
     bodies = {n: read_model_version(ctx, n) for n in names if n}
@@ -60,7 +68,7 @@ def observe(
     world = World(
         arms={n: arm for n, arm in found.items() if arm is not None},
         routing=ctx.store.read_routing(spec.model),
-        replies=read_pods(ctx, spec),
+        replies=read_pods(ctx, spec, known or {}),
     )
     target = target_of(ctx, spec, status, bodies.get(spec.version))
     annotations = body.get("metadata", {}).get("annotations") or {}
@@ -115,12 +123,24 @@ def window_arms(status: CanaryStatus, world: World) -> querying.Arms | None:
     return querying.Arms(stable=stable.version, canary=canary.version)
 
 
-def read_pods(ctx: Context, spec: CanarySpec) -> list[Reply]:
-    """What each ready pod the selector matches answers to GET /admin/status."""
+def read_pods(ctx: Context, spec: CanarySpec, known: Mapping[str, Reply]) -> list[Reply]:
+    """What each ready pod the selector matches answers to GET /admin/status; a pod that gave a
+    well-formed report earlier in this reconcile (a status or a reload answer, both the pod's
+    whole report) is not asked again: a reconcile's later passes then ask only the pods that
+    appeared or did not answer."""
     pods = ctx.watching.ready_pods(ctx.namespace, spec.selector.match_labels)
-    return reloading.read_pods(
-        pods, token=ctx.config.reload_token, timeout=ctx.config.signal_timeout
+    reused = {
+        pod.name: reply
+        for pod in pods
+        if (reply := known.get(pod.name)) is not None and reply.pod == pod and reply.report
+    }
+    asked = reloading.read_pods(
+        [pod for pod in pods if pod.name not in reused],
+        token=ctx.config.reload_token,
+        timeout=ctx.config.signal_timeout,
     )
+    fresh = {reply.pod.name: reply for reply in asked}
+    return [reused.get(pod.name) or fresh[pod.name] for pod in pods]
 
 
 def read_model_version(ctx: Context, name: str) -> dict[str, Any] | None:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hotswap import resources
-from hotswap.store.routes import Routing
 from hotswap_operator import (
     actuating,
     cluster,
@@ -26,8 +25,10 @@ from hotswap_operator import (
     specs,
     statuses,
 )
+from hotswap_operator.actuating import Actuated
 from hotswap_operator.deciding import Decision
 from hotswap_operator.observing import World
+from hotswap_operator.reloading import Reply
 from hotswap_operator.runtimes import Context
 from hotswap_operator.statuses import CanaryStatus
 
@@ -40,8 +41,9 @@ def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     spec = specs.parse_canary(body.get("spec"))
     status = statuses.parse_canary(body.get("status"))
+    known: dict[str, Reply] = {}  # each pod's last reply in this reconcile
     for _ in range(MAX_PASSES):
-        status, written, busy = reconcile_once(ctx, body, spec, status)
+        status, written, busy = reconcile_once(ctx, body, spec, status, known=known)
         ctx.metrics.show_canary(ctx.name, spec.model, status)
         body = written or body
         if not busy:
@@ -51,14 +53,21 @@ def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def reconcile_once(
-    ctx: Context, body: dict[str, Any], spec: specs.CanarySpec, status: CanaryStatus
+    ctx: Context,
+    body: dict[str, Any],
+    spec: specs.CanarySpec,
+    status: CanaryStatus,
+    *,
+    known: dict[str, Reply],
 ) -> tuple[CanaryStatus, dict[str, Any] | None, bool]:
-    """One pass: the new status, the body written (if any), whether anything moved."""
-    observed, world = observing.observe(ctx, body, spec, status)
+    """One pass: the new status, the body written (if any), whether anything moved. `known`
+    (the pods' last replies, by name) is read and brought up to date."""
+    observed, world = observing.observe(ctx, body, spec, status, known=known)
     decision = deciding.next_decision(spec, status, observed, datetime.now(UTC))
-    routing, acted = carry_out(
-        ctx, spec, decision, world=world, generation=status.routing_generation
-    )
+    known.update((reply.pod.name, reply) for reply in world.replies)
+    actuated = carry_out(ctx, spec, decision, world=world, generation=status.routing_generation)
+    known.update((reply.pod.name, reply) for reply in actuated.signalled)
+    routing, acted = actuated.routing, actuated.acted
     new = decision.status
     if routing is not None:
         new = replace(new, routing_generation=routing.generation)
@@ -71,16 +80,17 @@ def reconcile_once(
 
 def carry_out(
     ctx: Context, spec: specs.CanarySpec, decision: Decision, *, world: World, generation: int
-) -> tuple[Routing | None, bool]:
-    """Actuate first, then write status: the routing in force, and whether anything moved."""
+) -> Actuated:
+    """Actuate first, then write status: the routing in force, whether anything moved, and
+    the pods signalled."""
     desired = deciding.routing_of(decision.plan, spec, arms=world.arms)
     if desired is None:
         if decision.plan is not None:
             log.warning(
                 "%s: no verified arm for %s yet; routing left as is", ctx.name, decision.plan
             )
-        return world.routing, False
-    actuated = actuating.actuate(
+        return Actuated(world.routing)
+    return actuating.actuate(
         ctx,
         desired,
         model=spec.model,
@@ -88,7 +98,6 @@ def carry_out(
         replies=world.replies,
         generation=generation,
     )
-    return actuated.routing, actuated.acted
 
 
 def write_status(

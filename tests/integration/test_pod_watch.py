@@ -60,7 +60,9 @@ def test_a_pod_joining_or_leaving_wakes_the_settled_canary_selecting_it(
     env: Environment,
 ) -> None:
     published = publishing.publish_version(env.paths.root, MODEL, write_tiny_model)
-    body = training_resources.build_model_version(published, metrics={"accuracy": 0.9, "macroF1": 0.9})
+    body = training_resources.build_model_version(
+        published, metrics={"accuracy": 0.9, "macroF1": 0.9}
+    )
     env.objects.create(resources.MODEL_VERSIONS, body)
     version = body["metadata"]["name"]
     objects.wait_for_condition(env.objects, resources.MODEL_VERSIONS, version, "Verified")

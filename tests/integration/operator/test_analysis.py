@@ -45,8 +45,14 @@ def test_a_worse_canary_is_rolled_back_on_its_own(fed_rollout: Rollout, noisy: s
     assert last["canary"] < last["stable"], f"the canary's reward must be the lower: {last}"
     metrics = {m["name"]: m for m in status["analysis"]["metrics"]}
     assert metrics["reward"]["canarySamples"] > 0 and metrics["reward"]["stableSamples"] > 0
-    events = fed_rollout.cluster.events_for(fed_rollout.name)
-    assert any(r == "AnalysisFailed" and "reward" in m for _, r, m in events), events
+    objects.eventually(  # events are posted in the background, after the status
+        lambda: any(
+            r == "AnalysisFailed" and "reward" in m
+            for _, r, m in fed_rollout.cluster.events_for(fed_rollout.name)
+        ),
+        timeout=10,
+        what="an AnalysisFailed event naming the reward",
+    )
     fed_rollout.wait("every pod back on v1 only", lambda s: s.get("convergedPods") == 3)
     fed_rollout.expect_pods_serve("v1")
 

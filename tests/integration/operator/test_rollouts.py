@@ -42,8 +42,14 @@ def test_immediate_deploy_then_next_version(rollout: given.Rollout) -> None:
     assert history == [(rollout.mv("v2"), "Promoted"), (rollout.mv("v1"), "Promoted")], history
     serving = rollout.cluster.get(resources.MODEL_VERSIONS, rollout.mv("v2"))["status"]["serving"]
     assert serving == "Stable", f"expected ModelVersion v2 serving Stable, saw {serving}"
-    reasons = {reason for _, reason, _ in rollout.cluster.events_for(rollout.name)}
-    assert {"Deploying", "RolloutComplete"} <= reasons, f"events seen: {reasons}"
+    flows.eventually(  # events are posted in the background, after the status
+        lambda: (
+            {"Deploying", "RolloutComplete"}
+            <= {reason for _, reason, _ in rollout.cluster.events_for(rollout.name)}
+        ),
+        timeout=10,
+        what="the Deploying and RolloutComplete events",
+    )
 
 
 class StatusLog(watching.Watcher):

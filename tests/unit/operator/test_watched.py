@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hotswap_operator import cluster, runtimes
+from hotswap_operator import cluster, observing, runtimes, specs
 from hotswap_operator.metrics import Metrics
-from hotswap_operator.reloading import Pod
-from hotswap_operator.runtimes import Config
+from hotswap_operator.reloading import Pod, Reply
+from hotswap_operator.runtimes import Config, Context
 from prometheus_client import CollectorRegistry
 
 from hotswap import resources
+from hotswap.local import simulators
 
 LABELS = {"app.kubernetes.io/name": "inference", "hotswap.dev/model": "intent"}
 DEFAULT_PORT = 8001
@@ -142,3 +143,37 @@ def test_a_pod_change_wakes_only_the_canaries_selecting_it() -> None:
     runtime.forget("mine")
     runtime.wake_selecting("ns", LABELS)
     assert "mine" not in runtime.wakers, "a deleted Canary is not woken (nor remembered)"
+
+
+def pass_context(pods: list[dict[str, Any]]) -> Context:
+    listed = [cluster.listed_pod(raw, DEFAULT_PORT) for raw in pods]
+    reads = cluster.Watched(cluster.Apis(core=None, custom=None), pods={"ns": listed},
+                            model_versions={})  # type: ignore[arg-type]  # fmt: skip
+    metrics = Metrics(CollectorRegistry())
+    return Context(None, Config(model_root=Path("/x"), signal_timeout=2.0), metrics, "ns",
+                   "intent", reads)  # type: ignore[arg-type]  # fmt: skip
+
+
+def reported(pod: Pod, *, code: int = 200) -> Reply:
+    report = simulators.SimulatedPod(pod.name, "intent", pod.ip).report().to_dict()
+    return Reply(pod, code, report if code == 200 else {})
+
+
+def test_a_later_pass_asks_only_the_pods_without_a_report_in_this_reconcile() -> None:
+    """Nothing listens on 127.0.0.1:1, so a pod asked again answers code 0: the reused reply is
+    the one handed in (the same object), every other pod is asked."""
+    raws = [raw_pod(f"inference-{i}", ip="127.0.0.1", port="1") for i in range(4)]
+    ctx = pass_context(raws)
+    pods = [Pod(f"inference-{i}", "127.0.0.1", 1) for i in range(4)]
+    answered = reported(pods[0])
+    known = {
+        "inference-0": answered,  # a well-formed report: reused
+        "inference-1": reported(pods[1], code=0),  # it did not answer: asked again
+        "inference-2": reported(Pod("inference-2", "127.0.0.9", 1)),  # replaced (new IP): asked
+    }  # inference-3: appeared since: asked
+    spec = specs.CanarySpec(model="intent", version="v", selector=specs.Selector(LABELS))
+    replies = observing.read_pods(ctx, spec, known)
+    assert [reply.pod.name for reply in replies] == [pod.name for pod in pods]
+    assert replies[0] is answered
+    assert [reply.code for reply in replies[1:]] == [0, 0, 0], replies[1:]
+    assert all(reply.pod == pod for reply, pod in zip(replies, pods, strict=True))
