@@ -258,6 +258,7 @@ class Snapshot:
     buckets: dict[float, float]  # le -> cumulative count, Canary reconciles
     reconcile_sum: float
     requests: dict[str, float]  # "VERB resource" -> apiserver_request_total
+    writes: dict[float, float]  # le -> cumulative count: the API server's PATCH and POST latency
     cpu_seconds: float
     rss_mb: float
     peak_rss_mb: float
@@ -274,12 +275,18 @@ def snapshot(env: Environment) -> Snapshot:
     }
     total = sum(v for labels, v in samples(page, f"{RECONCILE}_sum") if labels == canary)
     requests: dict[str, float] = {}
-    for labels, value in samples(apiserver_text(env), "apiserver_request_total"):
+    text = apiserver_text(env)
+    for labels, value in samples(text, "apiserver_request_total"):
         if labels.get("resource"):
             key = f"{labels['verb']} {labels['resource']}"
             requests[key] = requests.get(key, 0.0) + value
+    writes: dict[float, float] = {}
+    for labels, value in samples(text, "apiserver_request_duration_seconds_bucket"):
+        if labels.get("verb") in ("PATCH", "POST"):
+            le = float(labels["le"])
+            writes[le] = writes.get(le, 0.0) + value
     cpu, rss, peak = process_usage(env.operator.process.pid)
-    return Snapshot(time.monotonic(), buckets, total, requests, cpu, rss, peak)
+    return Snapshot(time.monotonic(), buckets, total, requests, writes, cpu, rss, peak)
 
 
 def process_usage(pid: int) -> tuple[float, float, float]:
@@ -327,6 +334,8 @@ def window(before: Snapshot, after: Snapshot, *, own_requests: int) -> dict[str,
         "reconcile_p50_s": quantile(0.5, before.buckets, after.buckets),
         "reconcile_p99_s": quantile(0.99, before.buckets, after.buckets),
         "reconcile_mean_s": (after.reconcile_sum - before.reconcile_sum) / per,
+        "apiserver_write_p50_s": quantile(0.5, before.writes, after.writes),
+        "apiserver_write_p99_s": quantile(0.99, before.writes, after.writes),
         "api_requests": operator_requests,
         "api_requests_per_s": operator_requests / seconds,
         "api_requests_per_reconcile": operator_requests / per,
@@ -455,7 +464,8 @@ def verdict(full: dict[str, Any]) -> dict[str, Any]:
 
 
 COLUMNS = ("canaries", "pods", "MVs", "verify s", "ready", "all Ready s", "p50 s", "p99 s",
-           "reconciles", "API/rec", "idle rec/s", "idle API/s", "CPU s", "RSS MB")  # fmt: skip
+           "write p50/p99 s", "reconciles", "API/rec", "idle rec/s", "idle API/s", "CPU s",
+           "RSS MB")  # fmt: skip
 
 
 def cells(row: dict[str, Any]) -> list[str]:
@@ -468,7 +478,9 @@ def cells(row: dict[str, Any]) -> list[str]:
         str(size["canaries"]), str(size["canaries"] * size["pods"]), str(size["versions"]),
         num(row["versions_verified_s"], ".1f"), f"{change['ready']}/{change['of']}",
         num(change["all_ready_s"]), num(change["reconcile_p50_s"], ".3f"),
-        num(change["reconcile_p99_s"], ".3f"), num(change["reconciles"], ".0f"),
+        num(change["reconcile_p99_s"], ".3f"),
+        f"{num(change['apiserver_write_p50_s'], '.3f')}/{num(change['apiserver_write_p99_s'])}",
+        num(change["reconciles"], ".0f"),
         num(change["api_requests_per_reconcile"]), num(idle["reconciles_per_s"], ".1f"),
         num(idle["api_requests_per_s"], ".1f"), num(change["operator_cpu_s"], ".1f"),
         f"{row['operator_rss_mb']:.0f} (peak {row['operator_peak_rss_mb']:.0f})",
@@ -485,7 +497,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def print_legend(met: dict[str, Any] | None) -> None:
     print("change window: every Canary's spec.version patched at once, until all Ready (or the")
     print("timeout); p50/p99 from the operator's reconcile histogram; API/rec: apiserver requests")
-    print("(minus this script's) per Canary reconcile; idle: the window before, nothing changing")
+    print("(minus this script's) per Canary reconcile; write p50/p99: the API server's own PATCH")
+    print("and POST latency (everyone's); idle: the window before, nothing changing")
     if met is not None:
         said = "MET" if met["met"] else "NOT MET"
         print(f"targets at {met['canaries']} Canaries: {said} {met['checks']}")

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 EVENT_THREADS = 2
 EVENTS = ThreadPoolExecutor(max_workers=EVENT_THREADS, thread_name_prefix="event")
+LATER_THREADS = 1  # one: status patches of one object land in the order they were asked
+LATER = ThreadPoolExecutor(max_workers=LATER_THREADS, thread_name_prefix="status-later")
+BACKGROUND_THREADS = EVENT_THREADS + LATER_THREADS
 INDEX_READ_ATTEMPTS = 5  # reads of a kopf index the event loop changed meanwhile, then raise
 
 
@@ -194,3 +197,21 @@ def patch_status_if_there(
     except ApiException as exc:
         if exc.status != 404:
             raise
+
+
+def patch_status_later(
+    apis: Apis, plural: str, namespace: str, name: str, status: dict[str, Any]
+) -> None:
+    """As `patch_status_if_there`, in the background and in the order asked (one thread): for
+    what follows from a status already written (a ModelVersion's `serving`), which a reconcile
+    need not wait for. A failure is logged: the next transition writes that object again."""
+    LATER.submit(_patch_logged, apis, plural, namespace, name, status)
+
+
+def _patch_logged(
+    apis: Apis, plural: str, namespace: str, name: str, status: dict[str, Any]
+) -> None:
+    try:
+        patch_status_if_there(apis, plural, namespace, name, status)
+    except Exception:  # a thread of its own: nothing above it would log this
+        log.exception("could not patch the status of %s %s/%s", plural, namespace, name)

@@ -56,7 +56,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = KOPF_THREADS  # the ModelVersion handlers
     settings.background.instant_exit_timeout = INSTANT_EXIT_SECONDS
     config = runtimes.load_config()
-    apis = cluster.connect(config.reconcile_threads + KOPF_THREADS + cluster.EVENT_THREADS)
+    apis = cluster.connect(config.reconcile_threads + KOPF_THREADS + cluster.BACKGROUND_THREADS)
     memo.runtime = Runtime(config, apis, metrics.Metrics())
     start_http_server(config.metrics_port, addr=config.metrics_host)
     log.info(

@@ -131,5 +131,6 @@ def mark_serving(ctx: Context, old: CanaryStatus, new: CanaryStatus) -> None:
 
 
 def patch_model_version(ctx: Context, name: str, status: dict[str, Any]) -> None:
+    """In the background (the Canary's status, written, is the record; docs/scale.md)."""
     plural = resources.MODEL_VERSIONS
-    cluster.patch_status_if_there(ctx.apis, plural, ctx.namespace, name, status)
+    cluster.patch_status_later(ctx.apis, plural, ctx.namespace, name, status)

@@ -40,8 +40,14 @@ def test_immediate_deploy_then_next_version(rollout: given.Rollout) -> None:
     assert (status["convergedPods"], status["totalPods"]) == (3, 3), status
     history = [(h["version"], h["outcome"]) for h in status["history"]]
     assert history == [(rollout.mv("v2"), "Promoted"), (rollout.mv("v1"), "Promoted")], history
-    serving = rollout.cluster.get(resources.MODEL_VERSIONS, rollout.mv("v2"))["status"]["serving"]
-    assert serving == "Stable", f"expected ModelVersion v2 serving Stable, saw {serving}"
+    flows.eventually(  # written in the background, after the Canary's status
+        lambda: (
+            rollout.cluster.get(resources.MODEL_VERSIONS, rollout.mv("v2"))["status"].get("serving")
+            == "Stable"
+        ),
+        timeout=10,
+        what="ModelVersion v2 serving Stable",
+    )
     flows.eventually(  # events are posted in the background, after the status
         lambda: (
             {"Deploying", "RolloutComplete"}
