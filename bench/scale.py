@@ -357,23 +357,29 @@ def run(
     timeout: float,
     say: Any,
     operator_source: Path | None = None,
+    operator_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A fresh local environment (control plane, operator) measured at `size`, then stopped."""
     with environments.started(workdir, model="scale", namespace=NAMESPACE, say=say) as env:
-        if operator_source is not None:
-            use_operator_source(env, operator_source)
+        if operator_source is not None or operator_env:
+            restart_operator(env, source=operator_source, settings=operator_env or {})
         row = measure_size(env, size, trained_template(workdir), idle=idle, timeout=timeout)
-        return row | {"operator_source": str(operator_source or "installed")}
+        return row | {
+            "operator_source": str(operator_source or "installed"),
+            "operator_env": operator_env or {},
+        }
 
 
-def use_operator_source(env: Environment, folder: Path) -> None:
-    """Restart the operator with `folder` first on PYTHONPATH: a changed copy of
-    operator/hotswap_operator measured without touching the tree."""
+def restart_operator(env: Environment, *, source: Path | None, settings: dict[str, str]) -> None:
+    """Restart the operator with `settings` (HOTSWAP_* variables) and `source` first on
+    PYTHONPATH: a changed copy of operator/hotswap_operator measured without touching the
+    tree."""
     assert env.operator is not None
     env.operator.stop()
-    env.operator.env = env.operator.env | {"PYTHONPATH": str(folder.resolve())}
+    path = {"PYTHONPATH": str(source.resolve())} if source is not None else {}
+    env.operator.env = env.operator.env | settings | path
     env.operator.start()
-    env.say(f"operator restarted from {folder}")
+    env.say(f"operator restarted from {source or 'the installed package'} with {settings}")
 
 
 def measure_size(
@@ -542,14 +548,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--operator-source", type=Path, help="a folder with a changed hotswap_operator to measure"
     )
+    parser.add_argument(
+        "--operator-env", action="append", default=[], metavar="NAME=VALUE",
+        help="a HOTSWAP_* setting for the operator, e.g. HOTSWAP_OPERATOR_RECONCILE_THREADS=4",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    settings = dict(item.split("=", 1) for item in args.operator_env)
     rows = []
     for size in sizes(args):
         print(f"== {size.canaries} Canaries x {size.pods} pods, {size.versions} ModelVersions")
         with tempfile.TemporaryDirectory(prefix="hotswap-bench-scale-") as scratch:
             where = Path(args.workdir or scratch) / f"c{size.canaries}"
             rows.append(run(where, size, idle=args.idle, timeout=args.timeout, say=print,
-                            operator_source=args.operator_source))  # fmt: skip
+                            operator_source=args.operator_source,
+                            operator_env=settings))  # fmt: skip
         print_table(rows[-1:])
     met = verdict(rows[-1]) if rows[-1]["size"]["canaries"] >= 100 else None
     if len(rows) > 1:
