@@ -175,17 +175,24 @@ def post_event(apis: Apis, body: dict[str, Any], event: Event) -> None:
         "action": event.reason,
         "count": 1,
     }
-    EVENTS.submit(create_event, apis, event_body)
+    what = f"post event {event.reason} on {meta['name']}"
+    in_background(EVENTS, what, apis.core.create_namespaced_event, meta["namespace"], event_body)
 
 
-def create_event(apis: Apis, body: dict[str, Any]) -> None:
-    try:
-        apis.core.create_namespaced_event(body["metadata"]["namespace"], body)
-    except ApiException as exc:
-        name = body["involvedObject"]["name"]
-        log.warning("could not post event %s on %s: %s", body["reason"], name, exc.reason)
-    except Exception:  # a thread of its own: nothing above it would log this
-        log.exception("could not post event %s", body["reason"])
+def in_background(
+    pool: ThreadPoolExecutor, what: str, call: Callable[..., Any], *args: Any
+) -> None:
+    """`call(*args)` on `pool`; a failure is logged there (nothing above that thread would)."""
+
+    def run() -> None:
+        try:
+            call(*args)
+        except ApiException as exc:
+            log.warning("could not %s: %s", what, exc.reason)
+        except Exception:
+            log.exception("could not %s", what)
+
+    pool.submit(run)
 
 
 def patch_status_if_there(
@@ -205,13 +212,5 @@ def patch_status_later(
     """As `patch_status_if_there`, in the background and in the order asked (one thread): for
     what follows from a status already written (a ModelVersion's `serving`), which a reconcile
     need not wait for. A failure is logged: the next transition writes that object again."""
-    LATER.submit(_patch_logged, apis, plural, namespace, name, status)
-
-
-def _patch_logged(
-    apis: Apis, plural: str, namespace: str, name: str, status: dict[str, Any]
-) -> None:
-    try:
-        patch_status_if_there(apis, plural, namespace, name, status)
-    except Exception:  # a thread of its own: nothing above it would log this
-        log.exception("could not patch the status of %s %s/%s", plural, namespace, name)
+    what = f"patch the status of {plural} {namespace}/{name}"
+    in_background(LATER, what, patch_status_if_there, apis, plural, namespace, name, status)
