@@ -137,7 +137,7 @@ def read_pods(ctx: Context, spec: CanarySpec, known: Mapping[str, Reply]) -> lis
     asked = reloading.read_pods(
         [pod for pod in pods if pod.name not in reused],
         token=ctx.config.reload_token,
-        timeout=ctx.config.signal_timeout,
+        timeout=ctx.config.status_timeout,
     )
     fresh = {reply.pod.name: reply for reply in asked}
     return [reused.get(pod.name) or fresh[pod.name] for pod in pods]

@@ -44,8 +44,9 @@ class Config:
     metrics_port: int = 9189
     metrics_host: str = "0.0.0.0"
     tick_seconds: float = 1.0  # how often a Canary is re-observed while anything moves
-    reconcile_threads: int = 16  # the pool every Canary's passes borrow a thread from
-    signal_timeout: float = 10.0  # seconds one reload or status request may take
+    reconcile_threads: int = 4  # the pool every Canary's passes borrow a thread from
+    signal_timeout: float = 10.0  # seconds one reload request may take (a pod loads a model)
+    status_timeout: float = 3.0  # seconds one status request may take (answered from memory)
     prometheus_url: str | None = None  # the analysis reads Prometheus instead of the pods
 
     @functools.cached_property
@@ -88,8 +89,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         metrics_port=_int(env, "HOTSWAP_OPERATOR_METRICS_PORT", 9189),
         metrics_host=env.get("HOTSWAP_OPERATOR_METRICS_HOST", "0.0.0.0"),
         tick_seconds=_float(env, "HOTSWAP_OPERATOR_TICK_SECONDS", 1.0),
-        reconcile_threads=_positive_int(env, "HOTSWAP_OPERATOR_RECONCILE_THREADS", 16),
+        reconcile_threads=_positive_int(env, "HOTSWAP_OPERATOR_RECONCILE_THREADS", 4),
         signal_timeout=_float(env, "HOTSWAP_OPERATOR_SIGNAL_TIMEOUT", 10.0),
+        status_timeout=_float(env, "HOTSWAP_OPERATOR_STATUS_TIMEOUT", 3.0),
         prometheus_url=env.get("HOTSWAP_PROMETHEUS_URL") or None,
     )
 

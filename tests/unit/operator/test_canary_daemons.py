@@ -201,7 +201,7 @@ def test_the_pool_size_is_a_setting_and_a_useless_one_is_refused_by_name(tmp_pat
     from hotswap_operator import runtimes
 
     root = {"HOTSWAP_MODEL_ROOT": str(tmp_path)}
-    assert runtimes.load_config(root).reconcile_threads == 16
+    assert runtimes.load_config(root).reconcile_threads == 4
     two = runtimes.load_config(root | {"HOTSWAP_OPERATOR_RECONCILE_THREADS": "2"})
     assert two.reconcile_threads == 2
     for bad in ("0", "-1", "many"):

@@ -4,11 +4,13 @@ that is accepted."""
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hotswap_operator import cluster, observing, runtimes, specs
+from hotswap_operator import cluster, observing, reloading, runtimes, specs
 from hotswap_operator.metrics import Metrics
 from hotswap_operator.reloading import Pod, Reply
 from hotswap_operator.runtimes import Config, Context
@@ -145,13 +147,13 @@ def test_a_pod_change_wakes_only_the_canaries_selecting_it() -> None:
     assert "mine" not in runtime.wakers, "a deleted Canary is not woken (nor remembered)"
 
 
-def pass_context(pods: list[dict[str, Any]]) -> Context:
+def pass_context(pods: list[dict[str, Any]], config: Config | None = None) -> Context:
     listed = [cluster.listed_pod(raw, DEFAULT_PORT) for raw in pods]
     reads = cluster.Watched(cluster.Apis(core=None, custom=None), pods={"ns": listed},
                             model_versions={})  # type: ignore[arg-type]  # fmt: skip
     metrics = Metrics(CollectorRegistry())
-    return Context(None, Config(model_root=Path("/x"), signal_timeout=2.0), metrics, "ns",
-                   "intent", reads)  # type: ignore[arg-type]  # fmt: skip
+    config = config or Config(model_root=Path("/x"), signal_timeout=2.0)
+    return Context(None, config, metrics, "ns", "intent", reads)  # type: ignore[arg-type]
 
 
 def reported(pod: Pod, *, code: int = 200) -> Reply:
@@ -177,3 +179,37 @@ def test_a_later_pass_asks_only_the_pods_without_a_report_in_this_reconcile() ->
     assert replies[0] is answered
     assert [reply.code for reply in replies[1:]] == [0, 0, 0], replies[1:]
     assert all(reply.pod == pod for reply, pod in zip(replies, pods, strict=True))
+
+
+def test_a_pod_that_never_answers_holds_a_status_read_for_its_own_shorter_timeout() -> None:
+    """A pod frozen while Ready (its kernel accepts the connection, nothing answers): a status
+    read gives up after HOTSWAP_OPERATOR_STATUS_TIMEOUT, a reload after the longer
+    HOTSWAP_OPERATOR_SIGNAL_TIMEOUT (a pod may load a model meanwhile), so a frozen pod holds a
+    reconcile thread for the short one on every look."""
+    with socket.socket() as frozen:
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(8)  # never accepted: the connection opens, no byte comes back
+        port = frozen.getsockname()[1]
+        config = Config(model_root=Path("/x"), signal_timeout=1.5, status_timeout=0.3)
+        ctx = pass_context([raw_pod(ip="127.0.0.1", port=str(port))], config)
+        spec = specs.CanarySpec(model="intent", version="v", selector=specs.Selector(LABELS))
+        started = time.monotonic()
+        (status,) = observing.read_pods(ctx, spec, {})
+        read_seconds = time.monotonic() - started
+        started = time.monotonic()
+        (reload,) = reloading.reload_pods([status.pod], {}, token=None, timeout=1.5)
+        reload_seconds = time.monotonic() - started
+    assert status.code == 0 and status.error and "timed out" in status.error, status
+    assert reload.code == 0 and reload.error, reload
+    assert 0.3 <= read_seconds < 1.2, f"the status read waited {read_seconds:.2f} s"
+    assert reload_seconds >= 1.5, f"the reload gave up after {reload_seconds:.2f} s"
+
+
+def test_the_status_timeout_is_a_setting_refused_by_name_when_useless(tmp_path: Path) -> None:
+    root = {"HOTSWAP_MODEL_ROOT": str(tmp_path)}
+    assert runtimes.load_config(root).status_timeout == 3.0
+    set_to = runtimes.load_config(root | {"HOTSWAP_OPERATOR_STATUS_TIMEOUT": "0.5"})
+    assert set_to.status_timeout == 0.5
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(runtimes.ConfigError, match="HOTSWAP_OPERATOR_STATUS_TIMEOUT"):
+            runtimes.load_config(root | {"HOTSWAP_OPERATOR_STATUS_TIMEOUT": bad})
