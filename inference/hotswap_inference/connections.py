@@ -17,22 +17,38 @@ A refusal is written, the sending side shut and what the client still sends drop
 `LINGER_SECONDS` before the close, so the client reads the answer rather than a reset.
 A timer is armed only while a head or body is incomplete at the end of a read, so a request
 that arrives in one read costs no timer.
+
+On the serving port a `POST /predict` that arrives whole in one read may be answered on the
+spot (`Shortcut`): its body is collected in the parser's callbacks and handed to
+`endpoints.answer_at_once`; the answer is written at once, with the head uvicorn would write,
+and no task, request cycle or ASGI message is made. When it gives no answer (a refusal, a
+guard, a model for the threadpool), when the body is over the limit or not whole at the end
+of the read, or a request of the connection is still being answered, the request takes
+uvicorn's path as any other (with what of its body came), so deadlines, a client leaving
+mid-body and a shutdown meet only requests on that path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from prometheus_client import CollectorRegistry, Counter
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+)
 from uvicorn.server import ServerState
 
+log = logging.getLogger(__name__)
 SMALL_SERVER_CONNECTIONS = 32  # the admin and metrics ports: one operator, one Prometheus
 RESERVED_FILES = 2 * SMALL_SERVER_CONNECTIONS + 64  # those, models, logs, the loop's own
 LINGER_SECONDS = 1.0  # after a refusal: read and drop what the client still sends
@@ -56,6 +72,7 @@ class Pool:
         self.open: set[Protocol] = set()
         self.idle: dict[Protocol, None] = {}
         self.closed = {reason: closed.labels(server, reason) for reason in REASONS}
+        self.shortcuts = 0  # requests answered on the spot (`Shortcut`)
 
     def admit(self, connection: Protocol) -> None:
         self.open.add(connection)
@@ -84,12 +101,28 @@ class Pool:
 
 REASONS = ("header_too_large", "header_timeout", "body_timeout", "evicted", "overloaded")
 OVERLOADED = "every connection of this server has a request in flight: retry shortly"
+UNEXPECTED = "the server failed: retry, or report it"  # errors.handle_unexpected's message
+
+
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """`POST /predict` answered on the spot: `answer(headers, body)` gives the answer's
+    headers and body, or None to hand the request on; a body over `max_body_bytes` is handed
+    on unread."""
+
+    answer: Callable[[Headers, bytes], tuple[Headers, bytes] | None]
+    max_body_bytes: int
 
 
 class Protocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the limits above; `pool` is set per server."""
+    """uvicorn's httptools protocol with the limits above; `pool` (and on the serving port
+    `shortcut`) are set per server."""
 
     pool: ClassVar[Pool]
+    shortcut: ClassVar[Shortcut | None] = None
 
     def __init__(
         self,
@@ -107,6 +140,7 @@ class Protocol(HttpToolsProtocol):
         self.ended = False  # a message ended during the read being parsed
         self.deadline: asyncio.TimerHandle | None = None
         self.deadline_stage = ""
+        self.held: bytearray | None = None  # the body of a request the shortcut may answer
 
     # connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -124,6 +158,8 @@ class Protocol(HttpToolsProtocol):
             return  # answered and lingering: dropped
         self.chunk_bytes, self.ended = len(data), False
         super().data_received(data)  # a parse error closes: connection_lost disarms after
+        if self.held is not None:
+            self.hand_on()  # its body did not come whole in this read: uvicorn's path waits
         if self.stage == HEAD:
             self.read_head(len(data))
         elif self.stage == BODY:
@@ -158,13 +194,83 @@ class Protocol(HttpToolsProtocol):
                 self.app = app
             HeldHead.wrap(self.cycle, self.transport)
             return
+        if self.may_shortcut():
+            self.held = bytearray()
+            return
+        self.start_cycle()
+
+    def start_cycle(self) -> None:
+        """uvicorn's request cycle and ASGI task for the request whose head is in."""
         super().on_headers_complete()
         HeldHead.wrap(self.cycle, self.transport)
 
+    def on_body(self, body: bytes) -> None:
+        if self.held is None:
+            super().on_body(body)
+            return
+        self.held += body
+        if self.shortcut is not None and len(self.held) > self.shortcut.max_body_bytes:
+            self.hand_on()
+
     def on_message_complete(self) -> None:
+        if self.held is not None:
+            body, self.held = bytes(self.held), None
+            if self.answer_at_once(body):
+                self.head_bytes, self.ended = 0, True
+                return
+            self.cycle_with(body)
         super().on_message_complete()
         self.stage = HEAD if self.cycle.response_complete else RUNNING
         self.head_bytes, self.ended = 0, True
+
+    # the shortcut
+    def may_shortcut(self) -> bool:
+        """A `POST /predict` with nothing before it still being answered, no upgrade and no
+        `Expect: 100-continue` (uvicorn answers those)."""
+        return (
+            self.shortcut is not None
+            and self.url == b"/predict"
+            and self.parser.get_method() == b"POST"
+            and not self.expect_100_continue
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.parser.should_upgrade()
+        )
+
+    def hand_on(self) -> None:
+        """Give the request whose body is held to uvicorn's path, with what came so far."""
+        body, self.held = bytes(self.held or b""), None
+        self.cycle_with(body)
+
+    def cycle_with(self, body: bytes) -> None:
+        self.start_cycle()
+        self.cycle.body += body
+        self.cycle.message_event.set()
+
+    def answer_at_once(self, body: bytes) -> bool:
+        """Write the shortcut's answer, complete as uvicorn completes a response; whether it
+        had one."""
+        assert self.shortcut is not None
+        try:
+            answered = self.shortcut.answer(self.headers, body)
+        except Exception:  # a bug past the point of no return: as uvicorn's path answers it
+            log.exception("Exception answering POST /predict on the spot")
+            self.transport.write(raw_response(500, "internal_error", UNEXPECTED))
+            self.transport.close()
+            return True
+        if answered is None:
+            return False
+        headers, content = answered
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        head = response_head(self.server_state.default_headers + headers, keep_alive=keep_alive)
+        if head is None:
+            return False
+        self.pool.shortcuts += 1
+        self.stage = HEAD
+        self.transport.write(head + content)
+        if not keep_alive:
+            self.transport.close()
+        self.on_response_complete()
+        return True
 
     def on_response_complete(self) -> None:
         idle = not self.pipeline
@@ -222,6 +328,20 @@ class Protocol(HttpToolsProtocol):
     def too_large(self) -> str:
         limit = self.pool.policy.max_header_bytes
         return f"the request line and headers exceed {limit} bytes: send smaller headers"
+
+
+def response_head(headers: Headers, *, keep_alive: bool) -> bytes | None:
+    """The head of a 200 answer with `headers` (the server's defaults first), byte for byte
+    what uvicorn's request cycle writes; None for a value uvicorn would refuse to send."""
+    content = [STATUS_LINE[200]]
+    for name, value in headers:
+        if HEADER_VALUE_RE.search(value):
+            return None
+        content.extend([name.lower(), b": ", value, b"\r\n"])
+    if not keep_alive:
+        content.append(b"connection: close\r\n")
+    content.append(b"\r\n")
+    return b"".join(content)
 
 
 def raw_response(status: int, code: str, message: str) -> bytes:
@@ -308,9 +428,10 @@ def closed_counter(registry: CollectorRegistry) -> Counter:
     )
 
 
-def protocol_class(pool: Pool) -> type[Protocol]:
-    """A `Protocol` subclass bound to one server's pool (uvicorn builds one per connection)."""
-    return type("BoundProtocol", (Protocol,), {"pool": pool})
+def protocol_class(pool: Pool, shortcut: Shortcut | None = None) -> type[Protocol]:
+    """A `Protocol` subclass bound to one server's pool (uvicorn builds one per connection)
+    and, on the serving port, its shortcut."""
+    return type("BoundProtocol", (Protocol,), {"pool": pool, "shortcut": shortcut})
 
 
 def file_budget(wanted: int) -> int:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Send
 
-from hotswap_inference import exchanges, inputs
+from hotswap_inference import exchanges, inputs, predicting
 from hotswap_inference.errors import ARM_HEADER, VERSION_HEADER, ServiceError
 from hotswap_inference.exchanges import Exchange
 from hotswap_inference.predictors import Predictions
@@ -70,6 +70,35 @@ async def predict(exchange: Exchange, send: Send) -> None:
     call, predictions, token = await run_call(exchange, parse)
     body = predict_answer(call, predictions, batch=batch, token=token)
     await exchanges.send_body(send, body, call_headers(call, token))
+
+
+def answer_at_once(
+    service: Service, raw_headers: list[tuple[bytes, bytes]], raw: bytes
+) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
+    """The headers and body of a `POST /predict` answered on the spot (`connections`: from the
+    parser's callbacks, no task, no ASGI), or None: then `predict` answers it, errors included.
+    Only an answer that is sure is given here (no guard, a well-formed request, a fast path
+    that answers inline); nothing is counted before it is, so a request handed on is counted
+    once, there. The bytes are those `predict` sends."""
+    limits = service.settings.limits
+    if service.guard.enabled or len(raw) > limits.max_body_bytes:
+        return None  # keys and rate limits judge a Starlette request; `predict` refuses (413)
+    headers = exchanges.header_map(raw_headers)
+    try:
+        inputs.check_declared(headers, limits)
+        body = inputs.parse_json(raw)
+        choice = service.choose(headers)
+        items, batch = inputs.parse_predict(body, choice.served.inputs, limits)
+        own = predicting.answer_inline(choice.served, items)
+    except Exception:  # a refusal or a failure: `predict` gives (and counts) it
+        return None
+    if own is None:
+        return None
+    call = service.commit(choice)
+    service.finish(call, items, own)
+    token = service.feedback_token(call)
+    answer = predict_answer(call, own, batch=batch, token=token)
+    return exchanges.json_headers(answer, call_headers(call, token)), answer
 
 
 def predict_answer(

@@ -66,10 +66,14 @@ async def send_json(send: Send, content: Any, headers: list[tuple[bytes, bytes]]
 
 async def send_body(send: Send, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     """A 200 answer of JSON `body` with JSONResponse's headers after `headers`."""
-    length = (b"content-length", str(len(body)).encode("latin-1"))
-    start = {"type": "http.response.start", "status": 200, "headers": [*headers, length, JSON_TYPE]}
+    start = {"type": "http.response.start", "status": 200, "headers": json_headers(body, headers)}
     await send(start)
     await send({"type": "http.response.body", "body": body})
+
+
+def json_headers(body: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`headers`, then the length and type JSONResponse sends for JSON `body`."""
+    return [*headers, (b"content-length", str(len(body)).encode("latin-1")), JSON_TYPE]
 
 
 def json_text(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from hotswap_inference.predictors import Predictions
 from hotswap_inference.states import Served
 
 SKLEARN = "sklearn"
@@ -24,3 +25,10 @@ def fits_inline(served: Served, items: Sequence[Any]) -> bool:
     if served.kind == SKLEARN or len(items) > MAX_INLINE_ITEMS:
         return False
     return sum(len(item) for item in items if isinstance(item, str)) <= MAX_INLINE_CHARS
+
+
+def answer_inline(served: Served, items: Sequence[Any]) -> Predictions | None:
+    """A fast path's own answer when `items` may run on the loop, else None (the pool's)."""
+    if not fits_inline(served, items):
+        return None
+    return served.predictor.predict_own(items)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -22,7 +23,8 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp
 
-from hotswap_inference import apps, connections
+from hotswap_inference import apps, connections, endpoints
+from hotswap_inference.services import Service
 from hotswap_inference.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,9 +56,18 @@ def build_servers(settings: Settings, *, registry: CollectorRegistry | None = No
             port=port,
             pool=connections.Pool(policy_of(settings), capacity=cap, closed=closed, server=name),
             lifespan="on" if name == "serving" else "off",
+            shortcut=shortcut_of(service) if name == "serving" else None,
         )
         for name, served, port, cap in servers
     ]
+
+
+def shortcut_of(service: Service) -> connections.Shortcut:
+    """`POST /predict` answered from the serving port's parser callbacks when it can be."""
+    return connections.Shortcut(
+        answer=functools.partial(endpoints.answer_at_once, service),
+        max_body_bytes=service.settings.limits.max_body_bytes,
+    )
 
 
 def policy_of(settings: Settings) -> connections.Policy:
@@ -87,6 +98,7 @@ def make_server(
     port: int,
     pool: connections.Pool,
     lifespan: Literal["on", "off"] = "off",
+    shortcut: connections.Shortcut | None = None,
 ) -> Server:
     # asyncio, not uvloop: libuv accepts one connection per loop pass, so under load new
     # connections waited up to ~400 ms for their first answer (docs/fastpath.md).
@@ -98,7 +110,7 @@ def make_server(
         access_log=False,
         log_level="warning",
         loop="asyncio",
-        http=connections.protocol_class(pool),
+        http=connections.protocol_class(pool, shortcut),
         ws="none",
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies),

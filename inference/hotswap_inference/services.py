@@ -7,9 +7,9 @@ signals (`signals.Tallies`) have one writer and need no lock.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
@@ -43,9 +43,19 @@ class PredictionFailed(ServiceError):
     code = "prediction_failed"
 
 
+class Choice(NamedTuple):
+    """Where one request goes: the state snapshot it uses to the end, its arm and its id."""
+
+    state: states.ServingState
+    arm: str
+    served: states.Served
+    request_id: str
+    started: float
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One routed request: the state snapshot it uses to the end, its arm and its id."""
+    """One routed request, counted: its choice and the series and signals it counts in."""
 
     state: states.ServingState
     arm: str
@@ -102,16 +112,24 @@ class Service:
         """Guard, pick the arm and mark the request as routed (so errors carry the headers)."""
         if self.guard.enabled:
             self.guard.check(exchange.request())
+        choice = self.choose(exchange.headers)
+        exchange.mark_routed(choice.served.version, choice.arm, choice.request_id)
+        return self.commit(choice)
+
+    def choose(self, headers: Mapping[str, str]) -> Choice:
+        """The arm, version and request id of a request; nothing counted yet."""
         state = self.require_state()
-        key = exchange.headers.get(state.routing.sticky_header.lower())
+        key = headers.get(state.routing.sticky_header.lower())
         arm = splitting.choose_arm(self.model, key, weight=state.routing.weight)
-        served = state.serving(arm)
-        request_id = identifiers.request_id_of(exchange.headers)
-        exchange.mark_routed(served.version, arm, request_id)
-        series = self.metrics.arm_series(self.model, served.version, arm)
+        request_id = identifiers.request_id_of(headers)
+        return Choice(state, arm, state.serving(arm), request_id, time.perf_counter())
+
+    def commit(self, choice: Choice) -> Call:
+        """Count a chosen request as routed to its arm: the call that follows it."""
+        series = self.metrics.arm_series(self.model, choice.served.version, choice.arm)
         series.assigned.inc()
-        tally = self.tallies.of(served.version, arm)
-        return Call(state, arm, served, request_id, time.perf_counter(), series, tally)
+        tally = self.tallies.of(choice.served.version, choice.arm)
+        return Call(*choice, series, tally)
 
     async def answer(self, call: Call, items: list[Any]) -> Predictions:
         """A fast path's own answer inline on the loop; anything sklearn in the threadpool."""
