@@ -319,11 +319,15 @@ def fresh(cluster: flows.Cluster, registered: Volume) -> str:
     return register_fresh(cluster, registered)
 
 
-def register_fresh(cluster: flows.Cluster, registered: Volume) -> str:
-    """Publish, register and verify a version that never served (v1's model): its label."""
+def register_fresh(cluster: flows.Cluster, registered: Volume, *, padding: int = 0) -> str:
+    """Publish, register and verify a version that never served (v1's model): its label.
+    `padding` zero bytes after the model's pickle (which ends before them) make every load,
+    which hashes the whole file with it open, last longer."""
     source = registered.folder("v1")
     label = f"fresh-{uuid.uuid4().hex[:6]}"
-    published = publish_variant(registered.root, source, metrics={"accuracy": 0.9, "note": label})
+    model = (source / "model.joblib").read_bytes() + bytes(padding) if padding else None
+    metrics = {"accuracy": 0.9, "note": label}
+    published = publish_variant(registered.root, source, metrics=metrics, model_bytes=model)
     registered.versions[label] = resource_of(published, 0.9)
     cluster.create(resources.MODEL_VERSIONS, registered.versions[label])
     name = registered.versions[label]["metadata"]["name"]

@@ -26,10 +26,17 @@ from hotswap.local import replicas, tallies, traffic
 from hotswap.local.declarations import Declared
 from hotswap.store import layout, routes
 from tests.integration.operator import flows, given
-from tests.integration.operator.conftest import MODEL, Operator, Volume, check_load
+from tests.integration.operator.conftest import (
+    MODEL,
+    Operator,
+    Volume,
+    check_load,
+    register_fresh,
+)
 
 FIRST_READY_SECONDS = 120  # the first routing of a session: three pods load at once
 HOLD_SECONDS = 12.0  # how long a frozen pod is watched being waited for (> one signal timeout)
+LOAD_PADDING = 64 * 1024 * 1024  # zero bytes after a model pickle: a load hashes them
 PAUSED_STEPS = {
     "type": "Steps",
     "steps": [
@@ -186,8 +193,12 @@ def expect_held(rollout: given.Rollout, frozen: replicas.Replica, *, seconds: fl
 
 
 def test_a_pod_killed_while_loading_comes_back_serving_the_declared_routing(
-    quiet_rollout: given.Rollout, fresh: str, registered: Volume
+    quiet_rollout: given.Rollout, cluster: flows.Cluster, registered: Volume
 ) -> None:
+    """The version's model is padded (64 MiB of zeros after its pickle) so a load keeps it open
+    for a while: a text model alone is read in a few ms, and a 2 ms poll of the pod's open files
+    missed that window in a CI run."""
+    fresh = register_fresh(cluster, registered, padding=LOAD_PADDING)
     rollout, (healthy, victim) = quiet_rollout, (quiet_rollout.pods[:2], quiet_rollout.pods[2])
     folder = str(registered.folder(fresh))
     with load_on(healthy, registered) as live:
