@@ -53,6 +53,7 @@ SMALL_SERVER_CONNECTIONS = 32  # the admin and metrics ports: one operator, one 
 RESERVED_FILES = 2 * SMALL_SERVER_CONNECTIONS + 64  # those, models, logs, the loop's own
 LINGER_SECONDS = 1.0  # after a refusal: read and drop what the client still sends
 HEAD, BODY, RUNNING, REFUSED = "head", "body", "running", "refused"
+ANSWERED = "answered"  # the shortcut answered the last message of this read: no head pending
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class Protocol(HttpToolsProtocol):
             self.arm(BODY)
         else:
             self.disarm()
+        if self.stage == ANSWERED:
+            self.stage = HEAD  # idle, as after any answer: the keep-alive timer runs
 
     def read_head(self, size: int) -> None:
         """Count a head that is still incomplete after this read; refuse it when too large."""
@@ -265,11 +268,12 @@ class Protocol(HttpToolsProtocol):
         if head is None:
             return False
         self.pool.shortcuts += 1
-        self.stage = HEAD
         self.transport.write(head + content)
         if not keep_alive:
             self.transport.close()
         self.on_response_complete()
+        self.stage = ANSWERED  # a message begun after it in this read sets HEAD again
+        self.disarm()  # so that message's head, if incomplete, gets a deadline of its own
         return True
 
     def on_response_complete(self) -> None:

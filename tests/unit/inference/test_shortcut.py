@@ -241,3 +241,49 @@ def test_a_failure_past_counting_answers_500_and_the_pod_serves_on(
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"] == "internal_error"
     assert any("on the spot" in r.getMessage() and r.exc_info for r in caplog.records)
     assert ask(pod, head, body, split=False).startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_busy_connection_outlives_the_head_deadline_on_either_path(
+    make_pod: Any, root: Path, split: bool
+) -> None:
+    """Requests on one connection for three head deadlines: all answered, nothing refused.
+    (The connection's first head deadline, armed when it opened, once outlived the shortcut's
+    answers: every connection got a 408 and was closed 10 s after it opened under load.)"""
+    models.write_routing(root, models.publish_text(root))
+    pod = make_pod(header_timeout=0.4, keepalive_timeout=3.0)
+    head, body = request(b'{"input": "hello"}')
+    deadline = time.monotonic() + 1.2
+    answers = []
+    with socket.create_connection(address(pod), timeout=10) as conn:
+        while time.monotonic() < deadline:
+            if split:
+                conn.sendall(head)
+                time.sleep(0.05)
+                conn.sendall(body)
+            else:
+                conn.sendall(head + body)
+            answers.append(read_answer(conn))
+            time.sleep(0.1)
+    assert len(answers) >= 6 and all(a.startswith(b"HTTP/1.1 200 OK\r\n") for a in answers)
+    assert shortcuts(pod) == (0 if split else len(answers)), "the premise: the path it says"
+
+
+def test_after_an_answer_on_the_spot_an_idle_connection_gets_no_408_but_a_late_head_does(
+    make_pod: Any, root: Path
+) -> None:
+    models.write_routing(root, models.publish_text(root))
+    pod = make_pod(header_timeout=0.4, keepalive_timeout=3.0)
+    head, body = request(b'{"input": "hello"}')
+    with socket.create_connection(address(pod), timeout=10) as conn:
+        conn.sendall(head + body)
+        read_answer(conn)
+        time.sleep(1.0)  # idle past the head deadline, within the keep-alive timeout
+        conn.sendall(head + body)
+        assert read_answer(conn).startswith(b"HTTP/1.1 200 OK\r\n"), "idle is not a late head"
+        conn.sendall(head + body + head[:20])  # an answer, then a head that never ends
+        coming = Answers(conn)
+        assert coming.next().startswith(b"HTTP/1.1 200 OK\r\n")
+        late = coming.next()
+    assert late.startswith(b"HTTP/1.1 408 "), late
+    assert shortcuts(pod) == 3
