@@ -253,20 +253,19 @@ class Protocol(HttpToolsProtocol):
         """Write the shortcut's answer, complete as uvicorn completes a response; whether it
         had one."""
         assert self.shortcut is not None
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         try:
             answered = self.shortcut.answer(self.headers, body)
-        except Exception:  # a bug past the point of no return: as uvicorn's path answers it
+            if answered is None:
+                return False
+            headers, content = answered
+            defaults = self.server_state.default_headers
+            head = response_head(defaults + headers, keep_alive=keep_alive)
+        except Exception:  # a bug past the point of no return (counted): a 500, as uvicorn's
             log.exception("Exception answering POST /predict on the spot")
             self.transport.write(raw_response(500, "internal_error", UNEXPECTED))
             self.transport.close()
             return True
-        if answered is None:
-            return False
-        headers, content = answered
-        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-        head = response_head(self.server_state.default_headers + headers, keep_alive=keep_alive)
-        if head is None:
-            return False
         self.pool.shortcuts += 1
         self.transport.write(head + content)
         if not keep_alive:
@@ -334,13 +333,13 @@ class Protocol(HttpToolsProtocol):
         return f"the request line and headers exceed {limit} bytes: send smaller headers"
 
 
-def response_head(headers: Headers, *, keep_alive: bool) -> bytes | None:
+def response_head(headers: Headers, *, keep_alive: bool) -> bytes:
     """The head of a 200 answer with `headers` (the server's defaults first), byte for byte
-    what uvicorn's request cycle writes; None for a value uvicorn would refuse to send."""
+    what uvicorn's request cycle writes; a value it would refuse raises, as there."""
     content = [STATUS_LINE[200]]
     for name, value in headers:
         if HEADER_VALUE_RE.search(value):
-            return None
+            raise RuntimeError("Invalid HTTP header value.")
         content.extend([name.lower(), b": ", value, b"\r\n"])
     if not keep_alive:
         content.append(b"connection: close\r\n")

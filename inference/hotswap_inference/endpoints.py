@@ -79,10 +79,11 @@ def answer_at_once(
     parser's callbacks, no task, no ASGI), or None: then `predict` answers it, errors included.
     Only an answer that is sure is given here (no guard, a well-formed request, a fast path
     that answers inline); nothing is counted before it is, so a request handed on is counted
-    once, there. The bytes are those `predict` sends."""
+    once, there. The bytes are those `predict` sends. A body over the limit never comes here
+    (`connections.Shortcut.max_body_bytes`: `predict` refuses it, 413)."""
+    if service.guard.enabled:
+        return None  # keys and rate limits judge a Starlette request: `predict` does
     limits = service.settings.limits
-    if service.guard.enabled or len(raw) > limits.max_body_bytes:
-        return None  # keys and rate limits judge a Starlette request; `predict` refuses (413)
     headers = exchanges.header_map(raw_headers)
     try:
         inputs.check_declared(headers, limits)

@@ -133,10 +133,9 @@ class Service:
 
     async def answer(self, call: Call, items: list[Any]) -> Predictions:
         """A fast path's own answer inline on the loop; anything sklearn in the threadpool."""
-        if predicting.fits_inline(call.served, items):
-            own = run_model(call.served.predictor.predict_own, items)
-            if own is not None:
-                return self.finish(call, items, own)
+        own = run_model(predicting.answer_inline, call.served, items)
+        if own is not None:
+            return self.finish(call, items, own)
         predicted = await run_in_threadpool(run_model, call.served.predictor.predict, items)
         return self.finish(call, items, predicted)
 
@@ -204,9 +203,10 @@ class Service:
             self.mirror.submit(mirroring.Shadow(canary, call.request_id, items))
 
 
-def run_model(predict: Callable[[list[Any]], T], items: list[Any]) -> T:
-    """The model's answer; any exception it raises is a `PredictionFailed` (500)."""
+def run_model(predict: Callable[..., T], *args: Any) -> T:
+    """The model's answer, `predict(*args)`; any exception it raises is a `PredictionFailed`
+    (500)."""
     try:
-        return predict(items)
+        return predict(*args)
     except Exception as exc:
         raise PredictionFailed(f"the model failed to predict: {type(exc).__name__}") from exc

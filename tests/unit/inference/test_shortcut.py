@@ -85,13 +85,18 @@ def read_answer(conn: socket.socket) -> bytes:
 def ask(pod: pods.Pod, head: bytes, body: bytes, *, split: bool) -> bytes:
     """The raw answer to one request, sent in one write or as head then body."""
     with socket.create_connection(address(pod), timeout=10) as conn:
-        if split:
-            conn.sendall(head)
-            time.sleep(0.2)  # the server reads the head alone
-            conn.sendall(body)
-        else:
-            conn.sendall(head + body)
+        send(conn, head, body, split=split)
         return read_answer(conn)
+
+
+def send(conn: socket.socket, head: bytes, body: bytes, *, split: bool, pause: float = 0.2) -> None:
+    """One request in one write, or the head, a pause (the server reads it alone), the body."""
+    if split:
+        conn.sendall(head)
+        time.sleep(pause)
+        conn.sendall(body)
+    else:
+        conn.sendall(head + body)
 
 
 def address(pod: pods.Pod) -> tuple[str, int]:
@@ -200,12 +205,7 @@ def test_keep_alive_and_http_1_0_are_as_uvicorn_answers_them(pod: pods.Pod) -> N
     old_head, old_body = request(b'{"input": "hello"}', version="1.0")
     for split in (False, True):
         with socket.create_connection(address(pod), timeout=10) as conn:
-            if split:
-                conn.sendall(old_head)
-                time.sleep(0.2)
-                conn.sendall(old_body)
-            else:
-                conn.sendall(old_head + old_body)
+            send(conn, old_head, old_body, split=split)
             answer = read_answer(conn)
             assert b"connection: close\r\n" in answer, answer
             assert conn.recv(1) == b"", "closed after the answer"
@@ -257,12 +257,7 @@ def test_a_busy_connection_outlives_the_head_deadline_on_either_path(
     answers = []
     with socket.create_connection(address(pod), timeout=10) as conn:
         while time.monotonic() < deadline:
-            if split:
-                conn.sendall(head)
-                time.sleep(0.05)
-                conn.sendall(body)
-            else:
-                conn.sendall(head + body)
+            send(conn, head, body, split=split, pause=0.05)
             answers.append(read_answer(conn))
             time.sleep(0.1)
     assert len(answers) >= 6 and all(a.startswith(b"HTTP/1.1 200 OK\r\n") for a in answers)

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hotswap_operator import handlers, reconciling
@@ -197,16 +197,37 @@ def test_the_back_off_after_a_failed_pass_holds_no_pool_thread(
     runtime.pool.shutdown()
 
 
-def test_the_pool_size_is_a_setting_and_a_useless_one_is_refused_by_name(tmp_path: Path) -> None:
+class Setting(NamedTuple):
+    variable: str
+    field: str
+    default: float
+    given: tuple[str, float]  # a value set, and what the config holds then
+    bad: tuple[str, ...]
+
+
+SETTINGS = [
+    Setting(
+        "HOTSWAP_OPERATOR_RECONCILE_THREADS", "reconcile_threads", 4, ("2", 2), ("0", "-1", "many")
+    ),
+    Setting(
+        "HOTSWAP_OPERATOR_STATUS_TIMEOUT", "status_timeout", 3.0, ("0.5", 0.5), ("0", "-1", "soon")
+    ),
+]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.field)
+def test_the_pool_size_and_status_timeout_are_settings_and_useless_ones_are_refused_by_name(
+    tmp_path: Path, setting: Setting
+) -> None:
     from hotswap_operator import runtimes
 
     root = {"HOTSWAP_MODEL_ROOT": str(tmp_path)}
-    assert runtimes.load_config(root).reconcile_threads == 4
-    two = runtimes.load_config(root | {"HOTSWAP_OPERATOR_RECONCILE_THREADS": "2"})
-    assert two.reconcile_threads == 2
-    for bad in ("0", "-1", "many"):
-        with pytest.raises(runtimes.ConfigError, match="HOTSWAP_OPERATOR_RECONCILE_THREADS"):
-            runtimes.load_config(root | {"HOTSWAP_OPERATOR_RECONCILE_THREADS": bad})
+    assert getattr(runtimes.load_config(root), setting.field) == setting.default
+    value, held = setting.given
+    assert getattr(runtimes.load_config(root | {setting.variable: value}), setting.field) == held
+    for bad in setting.bad:
+        with pytest.raises(runtimes.ConfigError, match=setting.variable):
+            runtimes.load_config(root | {setting.variable: bad})
 
 
 SETTLED = {
