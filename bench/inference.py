@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from hotswap.local.replicas import free_ports
 from hotswap.store import routes
 from hotswap.store.layout import ModelPaths
 from hotswap.training import training
@@ -64,12 +64,6 @@ from hotswap_inference import __main__, accelerating, predictors
 accelerating.build_predictor = lambda loaded: (predictors.SklearnPredictor(loaded.estimator), "off")
 sys.exit(__main__.main(sys.argv[1:]))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}  # the service refuses other bodies (415)
@@ -248,7 +242,7 @@ def run() -> dict[str, Any]:
         arms = publish(root)
         routing = routes.Routing(stable=arms[0], canary=arms[1], weight=10, generation=1)
         routes.write_routing(ModelPaths(root, MODEL), routing)
-        ports = [free_port() for _ in range(7)]
+        ports = free_ports(7)
         service = start_service(root, work, ports[:3])
         plain = start_service(root, work, ports[3:6], fast=False)
         bare = start_bare(ModelPaths(root, MODEL).version(arms[0].version), ports[6])

@@ -16,6 +16,7 @@ from hotswap.cluster import (
     supervising,
     waiting,
 )
+from hotswap.local import replicas
 
 SERVICE_CIDR = "10.0.0.0/24"
 
@@ -53,10 +54,7 @@ def write_credentials(cluster: clusters.Cluster) -> None:
 
 
 def start_etcd(cluster: clusters.Cluster, binary: Path, *, timeout: float) -> None:
-    client, peer = (
-        f"http://127.0.0.1:{waiting.free_port()}",
-        f"http://127.0.0.1:{waiting.free_port()}",
-    )
+    client, peer = (f"http://127.0.0.1:{port}" for port in replicas.free_ports(2))
     argv = [
         str(binary),
         f"--data-dir={cluster.etcd_data}",
@@ -116,7 +114,7 @@ def _apiserver_argv(cluster: clusters.Cluster, binary: Path) -> list[str]:
         # written to the `kubernetes` Service endpoints (the default one rejects 127.0.0.1).
         "--advertise-address=127.0.0.1",
         "--endpoint-reconciler-type=none",
-        f"--secure-port={waiting.free_port()}",
+        f"--secure-port={replicas.free_port()}",
         f"--cert-dir={pki}",
         f"--tls-cert-file={pki / 'apiserver.crt'}",
         f"--tls-private-key-file={pki / 'apiserver.key'}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import time
 import urllib.error
@@ -16,12 +15,6 @@ from hotswap.cluster import clusters, supervising
 
 class StartError(Exception):
     """A server did not come up; the message ends with the tail of its log."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tls_context(cluster: clusters.Cluster) -> ssl.SSLContext:

@@ -7,6 +7,7 @@ flags).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -51,10 +52,18 @@ class Replica:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1, host)[0]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct ports free on `host` now: every socket stays bound until all are
+    chosen (the kernel may hand a just-closed port out again: one server's two ports would
+    then be the same, and its second server could not bind)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def spawn_replica(
@@ -74,7 +83,7 @@ def spawn_replica(
     AWS environment this process has)."""
     if not host.startswith("127."):
         raise ValueError(f"replica host {host!r} is not loopback: use a 127.0.0.x address")
-    port, admin, metrics = ports or (free_port(host), free_port(host), free_port(host))
+    port, admin, metrics = ports or free_ports(3, host)
     command = [
         sys.executable, "-m", "hotswap_inference",
         f"--model-root={root}", f"--model={model}", f"--host={host}",

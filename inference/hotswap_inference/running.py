@@ -123,14 +123,37 @@ def stop_servers(servers: Sequence[Server]) -> None:
         server.should_exit = True
 
 
+class StartupFailed(Exception):
+    """A server did not start (its port taken, say): uvicorn logged why."""
+
+
 async def serve_servers(
     servers: Sequence[Server], sockets: Sequence[socket.socket] | None = None
 ) -> None:
-    """Serve until stopped; `sockets` (one per server) are pre-bound listeners, for tests."""
+    """Serve until stopped; `sockets` (one per server) are pre-bound listeners, for tests.
+    When one server cannot start, the others are stopped and `StartupFailed` raised."""
     binds = [[s] for s in sockets] if sockets else [None] * len(servers)
-    await asyncio.gather(
-        *(server.serve(sockets=b) for server, b in zip(servers, binds, strict=True))
-    )
+    tasks = [
+        asyncio.ensure_future(serve_one(server, b))
+        for server, b in zip(servers, binds, strict=True)
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    except StartupFailed:
+        stop_servers(servers)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def serve_one(server: Server, sockets: list[socket.socket] | None) -> None:
+    # uvicorn calls sys.exit when a server cannot bind: raised out of a task, SystemExit
+    # tears the loop down under the other servers and the process never exits (a thread of
+    # the pool waits on), a pod alive that answers nothing.
+    try:
+        await server.serve(sockets=sockets)
+    except SystemExit as exited:
+        where = f"{server.config.host}:{server.config.port}"
+        raise StartupFailed(f"the server on {where} did not start") from exited
 
 
 async def serve_until_signal(servers: Sequence[Server]) -> None:
@@ -144,5 +167,9 @@ def run(settings: Settings) -> int:
     servers = build_servers(settings)
     # the loop make_server chose (asyncio: see the comment there)
     with asyncio.Runner(loop_factory=servers[0].config.get_loop_factory()) as runner:
-        runner.run(serve_until_signal(servers))
+        try:
+            runner.run(serve_until_signal(servers))
+        except StartupFailed as failed:
+            log.error("%s: exiting", failed)
+            return 1
     return 0

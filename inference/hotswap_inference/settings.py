@@ -127,6 +127,9 @@ def read_secret(value: str | None, path: Path | None) -> str | None:
     return value or None
 
 
+SERVER_PORTS = ("port", "admin_port", "metrics_port")
+
+
 def env_name(name: str) -> str:
     return "HOTSWAP_" + name.upper()
 
@@ -186,9 +189,7 @@ def check_settings(settings: Settings) -> None:
     for name, value in positive.items():
         if value <= 0:
             raise SettingsError(f"{env_name(name)} must be positive, got {value}")
-    for name in ("port", "admin_port", "metrics_port"):
-        if not 0 <= getattr(settings, name) <= 65535:
-            raise SettingsError(f"{env_name(name)} must be a TCP port 0-65535")
+    check_ports(settings)
     if settings.feedback_key and len(settings.feedback_key) < MIN_FEEDBACK_KEY_CHARS:
         raise SettingsError(
             f"HOTSWAP_FEEDBACK_KEY is shorter than {MIN_FEEDBACK_KEY_CHARS} characters: use a "
@@ -198,6 +199,21 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError("HOTSWAP_RATE_LIMIT must be >= 0 and HOTSWAP_RATE_BURST >= 1")
     check_connections(settings)
     check_store(settings.store)
+
+
+def check_ports(settings: Settings) -> None:
+    """Each port in range, and the three servers' ports distinct (0, any free port, aside):
+    two servers on one port would leave the second unable to bind."""
+    ports = {env_name(name): getattr(settings, name) for name in SERVER_PORTS}
+    for name, port in ports.items():
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"{name} must be a TCP port 0-65535")
+    for port in set(ports.values()) - {0}:
+        sharing = [name for name, value in ports.items() if value == port]
+        if len(sharing) > 1:
+            raise SettingsError(
+                f"{' and '.join(sharing)} are both {port}: give each server its own port"
+            )
 
 
 def check_store(store: str | None) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from kubernetes import client, config
 
-from hotswap.cluster import applying, clusters, kubeconfigs, kubelets, starting, waiting
+from hotswap.cluster import applying, clusters, kubeconfigs, kubelets, starting
+from hotswap.local import replicas
 from tests.integration import watching
 
 GROUP, VERSION, PLURAL = "test.hotswap.dev", "v1", "widgets"
@@ -156,7 +157,7 @@ def test_kopf_operator_sees_a_create_and_writes_status(
 
 
 def test_pod_status_from_the_test_kubelet_is_visible_to_a_watch(core: client.CoreV1Api) -> None:
-    port = waiting.free_port()
+    port = replicas.free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", "--bind", "127.0.0.7", str(port)],
         stdout=subprocess.DEVNULL,

@@ -283,7 +283,7 @@ def test_the_inference_image_declares_a_healthcheck_and_exits_0_on_sigterm(
     health = config.get("Healthcheck") or {}
     assert health.get("Test", [""])[0] == "CMD" and "/healthz" in " ".join(health["Test"]), config
     assert config.get("User") == "10001:10001", config.get("User")
-    port, admin, metrics = (replicas.free_port() for _ in range(3))
+    port, admin, metrics = replicas.free_ports(3)
     env = {
         "HOTSWAP_HOST": "127.0.0.1",
         "HOTSWAP_PORT": str(port),

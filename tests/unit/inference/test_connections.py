@@ -21,10 +21,12 @@ import httpx
 import pytest
 from hotswap_inference import flags, settings
 
+from hotswap.local.replicas import free_ports
+
 from . import models, pods
 from .conftest import MakePod
 from .test_hostile_clients import requests_total
-from .test_process import free_port, wait_until_ready
+from .test_process import wait_until_ready
 
 GET_HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: test\r\n"
 MARGIN = 2.0  # seconds a deadline may run late on a loaded 2-core machine
@@ -220,7 +222,7 @@ def limited_process(
 ) -> Iterator[tuple[list[int], subprocess.Popen[bytes]]]:
     """`python -m hotswap_inference` allowed 256 open files, as the issue's test ran it."""
     models.write_routing(root, models.publish_text(root), generation=1)
-    ports = [free_port() for _ in range(3)]
+    ports = free_ports(3)
     env = os.environ | {"HOTSWAP_MODEL_ROOT": str(root), "HOTSWAP_RELOAD_TOKEN": "t"}
     env |= {"HOTSWAP_HEADER_TIMEOUT": "60"}  # sockets stay idle: the timeout frees none
     flags_ = ["--port", str(ports[0]), "--admin-port", str(ports[1])]

@@ -12,15 +12,11 @@ from pathlib import Path
 
 import httpx
 
+from hotswap.local.replicas import free_ports
+
 from . import models
 
 STARTUP_BOUND = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -37,7 +33,7 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 def test_sigterm_stops_all_three_servers_with_exit_code_0(root: Path, tmp_path: Path) -> None:
     models.write_routing(root, models.publish_text(root), generation=1)
-    ports = [free_port() for _ in range(3)]
+    ports = free_ports(3)
     env = os.environ | {"HOTSWAP_MODEL_ROOT": str(root), "HOTSWAP_RELOAD_TOKEN": "t"}
     flags = ["--port", str(ports[0]), "--admin-port", str(ports[1])]
     flags += ["--metrics-port", str(ports[2]), "--model", "intent"]
@@ -60,3 +56,33 @@ def test_sigterm_stops_all_three_servers_with_exit_code_0(root: Path, tmp_path: 
             process.kill()
     assert code == 0, f"expected exit code 0 after SIGTERM, saw {code}"
     assert '"model_version"' in log.read_text(), "expected a query-log line on stdout"
+
+
+def test_a_port_taken_ends_the_process_with_exit_code_1_and_frees_the_others(
+    root: Path, tmp_path: Path
+) -> None:
+    """The serving port is held by another listener: the admin and metrics servers start
+    while the serving one runs its startup (the model watch), then it cannot bind. The
+    process exits 1 saying so. Before, uvicorn's sys.exit tore the loop down under the
+    other two and the process never exited (a worker thread of the watch waited on), alive,
+    its admin port accepting connections and answering none: a local demo pod whose serving
+    and metrics ports were given the same number did so for 60 s."""
+    ports = free_ports(3)
+    env = os.environ | {"HOTSWAP_MODEL_ROOT": str(root), "HOTSWAP_RELOAD_TOKEN": "t"}
+    flags = ["--port", str(ports[0]), "--admin-port", str(ports[1])]
+    flags += ["--metrics-port", str(ports[2]), "--model", "intent"]
+    with socket.create_server(("127.0.0.1", ports[0])):
+        process = subprocess.run(
+            [sys.executable, "-m", "hotswap_inference", *flags],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_BOUND,
+            check=False,
+        )
+    assert process.returncode == 1, process.stderr
+    assert f"127.0.0.1:{ports[0]} did not start" in process.stderr, process.stderr
+    assert "address already in use" in process.stderr, process.stderr
+    for port in ports[1:]:  # free again once the process is gone
+        with socket.create_server(("127.0.0.1", port)):
+            pass

@@ -28,6 +28,12 @@ def test_flags_of_hotswap_serve_override_the_environment(monkeypatch: pytest.Mon
         ({"HOTSWAP_MAX_BATCH": "0"}, "HOTSWAP_MAX_BATCH must be positive"),
         ({"HOTSWAP_QUERY_LOG_STDOUT": "maybe"}, "HOTSWAP_QUERY_LOG_STDOUT"),
         ({"HOTSWAP_RATE_LIMIT": "-1"}, "HOTSWAP_RATE_LIMIT"),
+        ({"HOTSWAP_ADMIN_PORT": "70000"}, "HOTSWAP_ADMIN_PORT must be a TCP port 0-65535"),
+        (
+            {"HOTSWAP_PORT": "9000", "HOTSWAP_METRICS_PORT": "9000"},
+            "HOTSWAP_PORT and HOTSWAP_METRICS_PORT are both 9000: give each server its own port",
+        ),
+        ({"HOTSWAP_ADMIN_PORT": "9189"}, "HOTSWAP_ADMIN_PORT and HOTSWAP_METRICS_PORT are both"),
     ],
 )
 def test_bad_settings_name_the_variable(env: dict[str, str], words: str) -> None:
@@ -41,3 +47,11 @@ def test_api_keys_come_from_env_and_file(tmp_path: Path) -> None:
     keys.write_text("# comment\nfile-key\n\n")
     env = {"HOTSWAP_API_KEYS": "a, b", "HOTSWAP_API_KEYS_FILE": str(keys)}
     assert settings.load_settings(environ=env).keys() == ("a", "b", "file-key")
+
+
+def test_distinct_ports_and_any_free_port_twice_are_accepted() -> None:
+    """The twin of the refusals above: 0 (any free port) may repeat, distinct ports pass."""
+    for env in ({"HOTSWAP_PORT": "0", "HOTSWAP_ADMIN_PORT": "0"}, {"HOTSWAP_PORT": "9190"}):
+        chosen = settings.load_settings(environ=env)
+        ports = (chosen.port, chosen.admin_port, chosen.metrics_port)
+        assert ports[:1] == (int(env["HOTSWAP_PORT"]),), ports
