@@ -56,6 +56,7 @@ class FastPredictor:
     """A fast path: its own answer where it has one, else the plain pipeline's (`reference`)."""
 
     kind = "fast"
+    row_by_row = False  # True: a batch is computed input by input, as single inputs are
 
     def __init__(self, *, reference: SklearnPredictor) -> None:
         self.reference = reference

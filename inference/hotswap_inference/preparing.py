@@ -13,16 +13,22 @@ WARM_SAMPLES = 8
 
 
 def prepare_version(
-    root: Path, model: str, arm: Arm, *, store: backends.Backend | None = None
+    root: Path,
+    model: str,
+    arm: Arm,
+    *,
+    store: backends.Backend | None = None,
+    verified: accelerating.Verified | None = None,
 ) -> states.Served:
     """A ready `Served`, or `LoadFailed` naming the version and the reason. With a bucket
     `store`, the version is downloaded into `root` (its cache) and verified first; a download
-    that fails or does not verify is a LoadFailed like any other (the old version serves on)."""
+    that fails or does not verify is a LoadFailed like any other (the old version serves on).
+    `verified`: the digests whose fast path this process compared with sklearn already."""
     try:
         if store is not None:
             store.materialize(model, arm)
         loaded = loading.load_version(root, model, arm.version, expected_digest=arm.digest)
-        predictor, reason = accelerating.build_predictor(loaded)
+        predictor, reason = accelerating.build_predictor(loaded, verified=verified)
         inputs = states.describe_inputs(loaded.samples, loaded.estimator)
     except Exception as exc:  # a store refusal, an I/O error, or anything unpickling raises
         raise LoadFailed(arm.version, describe_error(exc)) from exc

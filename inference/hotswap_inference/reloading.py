@@ -54,6 +54,7 @@ class Reloader:
         self.last_error: reports.ReloadFailure | None = None
         self._lock = threading.Lock()
         self._failed: dict[Routing, float] = {}
+        self._verified = accelerating.Verified()  # fast paths compared once per digest
         self._active_since: float | None = None  # the reload in progress began then
         self._ended_at = -math.inf  # the last reload ended then
         for outcome in (LoadFailed.code, "stale"):  # at 0, so increase() sees the first one
@@ -176,7 +177,9 @@ class Reloader:
         existing = current.served.get(arm.version) if current else None
         if existing is not None and existing.digest == arm.digest:
             return existing
-        return preparing.prepare_version(self.paths.root, self.model, arm, store=self.store)
+        return preparing.prepare_version(
+            self.paths.root, self.model, arm, store=self.store, verified=self._verified
+        )
 
     def _record_failure(self, routing: Routing, exc: LoadFailed) -> None:
         self._failed = {routing: time.monotonic()}

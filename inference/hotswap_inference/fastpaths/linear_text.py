@@ -22,6 +22,7 @@ from hotswap_inference.predictors import Predictions, Unsupported
 
 class LinearTextPredictor(predictors.FastPredictor):
     kind = "linear-text"
+    row_by_row = True  # `predict_own` decides each text alone
 
     def __init__(
         self,

@@ -178,3 +178,118 @@ def test_a_fallback_is_counted_once_per_loaded_version(
     assert reloader.state is not None and reloader.state.serving("stable").kind == "sklearn"
     reloader.apply(models.write_routing(root, first, second, weight=10, generation=2))
     assert fallbacks(registry, "failed") == 2.0, "the new canary version falls back once more"
+
+
+def count_comparisons(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The digests of the versions whose fast path is compared with sklearn, in order."""
+    compared: list[str] = []
+    real = accelerating._compared
+
+    def counting(version: LoadedVersion, fast: Any, reference: Any) -> str | None:
+        compared.append(version.digest)
+        return real(version, fast, reference)
+
+    monkeypatch.setattr(accelerating, "_compared", counting)
+    return compared
+
+
+def test_a_digest_verified_once_is_not_compared_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same digest: compared once, then built and served without comparing; another digest is
+    compared; the predictor built the second time answers as the first."""
+    from dataclasses import replace
+
+    compared = count_comparisons(monkeypatch)
+    verified = accelerating.Verified()
+    version = text_version()
+    first, _ = accelerating.build_predictor(version, verified=verified)
+    again, reason = accelerating.build_predictor(version, verified=verified)
+    other = replace(version, digest="1" * 64)
+    accelerating.build_predictor(other, verified=verified)
+    assert compared == [version.digest, other.digest], compared
+    assert (again.kind, reason) == ("linear-text", None)
+    inputs = [*version.samples, "a text never seen", ""]
+    assert again.predict(inputs) == first.predict(inputs)
+    accelerating.build_predictor(version)  # without the memo: compared every time
+    assert compared == [version.digest, other.digest, version.digest], compared
+
+
+def test_a_fallback_is_not_remembered_and_the_memo_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hotswap_inference.fastpaths import linear_text
+
+    compared = count_comparisons(monkeypatch)
+    real = linear_text.compile_pipeline
+    monkeypatch.setattr(linear_text, "compile_pipeline", lambda e: broken_comparison(real(e)))
+    verified = accelerating.Verified()
+    version = text_version()
+    for _ in range(2):
+        predictor, reason = accelerating.build_predictor(version, verified=verified)
+        assert predictor.kind == "sklearn" and reason and reason.startswith("failed"), reason
+    assert compared == [version.digest] * 2, compared
+    assert (version.digest, "linear-text") not in verified
+
+    bounded = accelerating.Verified(size=2)
+    for digest in "abc":
+        bounded.add(digest * 64, "linear-text")
+    kept = [d for d in "abc" if (d * 64, "linear-text") in bounded]
+    assert kept == ["b", "c"], kept
+    assert ("c" * 64, "forest") not in bounded, "a digest counts with its fast path's kind"
+
+
+def test_a_pod_rolled_back_compares_only_the_versions_it_never_served(
+    root: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Reloader: first, second, first again (a rollback), second again: two comparisons,
+    and every state serves the fast path."""
+    from hotswap_inference.metrics import Metrics
+    from hotswap_inference.reloading import Reloader
+    from prometheus_client import CollectorRegistry
+
+    from tests.unit.inference import models
+
+    first, second = models.publish_text(root), models.publish_text(root, seed=1)
+    compared = count_comparisons(monkeypatch)
+    reloader = Reloader(root, models.MODEL, metrics=Metrics(CollectorRegistry()))
+    for generation, published in enumerate([first, second, first, second], start=1):
+        reloader.apply(models.write_routing(root, published, generation=generation))
+        assert reloader.state is not None
+        served = reloader.state.serving("stable")
+        assert (served.version, served.kind) == (published.version, "linear-text")
+    assert compared == [first.digest, second.digest], compared
+
+
+@pytest.mark.parametrize(("kind", "runs"), [("linear-text", 1), ("forest", 2)])
+def test_a_fast_path_computed_row_by_row_is_run_once_on_the_inputs(
+    kind: str, runs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text fast path decides each text alone, so its batch is its single inputs: one run
+    proves what two would. The forest's batch is one vectorized computation: batch and one by
+    one, every input."""
+    from hotswap_inference.fastpaths import verifying
+    from sklearn.datasets import load_iris
+
+    if kind == "forest":
+        rows, target = load_iris(return_X_y=True)
+        forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(rows, target)
+        version = loaded(forest, rows[::10].tolist())
+    else:
+        version = text_version()
+    predicted: list[int] = []
+    real = verifying.find_disagreement
+
+    def counting(fast: Any, reference: Any, inputs: Any) -> str | None:
+        own = fast.predict
+
+        def predict(batch: Any) -> Any:
+            predicted.append(len(batch))
+            return own(batch)
+
+        fast.predict = predict
+        return real(fast, reference, inputs)
+
+    monkeypatch.setattr(verifying, "find_disagreement", counting)
+    predictor, reason = accelerating.build_predictor(version)
+    assert (predictor.kind, reason) == (kind, None)
+    inputs = predicted[0]
+    assert sum(predicted) == runs * inputs, (predicted, runs)

@@ -197,7 +197,7 @@ def test_counting_runs_on_the_event_loop_thread_even_on_the_sklearn_path(
 ) -> None:
     """The premise of the lock-free tallies: one writer thread, the loop's."""
 
-    def plain(loaded: LoadedVersion) -> tuple[predictors.Predictor, str]:
+    def plain(loaded: LoadedVersion, **_: Any) -> tuple[predictors.Predictor, str]:
         return predictors.SklearnPredictor(loaded.estimator), "unsupported: forced by the test"
 
     monkeypatch.setattr(accelerating, "build_predictor", plain)

@@ -46,7 +46,7 @@ def send_predictions(url: str) -> None:
 def test_a_version_on_the_sklearn_path_never_predicts_on_the_event_loop(
     make_pod: MakePod, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def plain(loaded: loading.LoadedVersion) -> tuple[predictors.Predictor, str]:
+    def plain(loaded: loading.LoadedVersion, **_: Any) -> tuple[predictors.Predictor, str]:
         return predictors.SklearnPredictor(loaded.estimator), "unsupported: forced by the test"
 
     monkeypatch.setattr(accelerating, "build_predictor", plain)
