@@ -187,7 +187,9 @@ cgroupsPerQOS: true
 YAML
 }
 
-free_port() { "$PY" -c 'from hotswap.cluster import waiting; print(waiting.free_port())'; }
+# N distinct free loopback ports on one line (chosen while all are held: two separate picks may
+# be the same port)
+free_ports() { "$PY" -c "from hotswap.local import replicas; print(*replicas.free_ports($1))"; }
 
 # ---- network: the bridge with the gateway address, the API server forward ----
 network_up() {
@@ -294,7 +296,7 @@ up() {
   log "control plane: hotswap cluster --name $NAME up"
   "$HOTSWAP" cluster --name "$NAME" up >/dev/null
   export KUBECONFIG=$cluster/kubeconfig
-  KUBELET_PORT=$(free_port) KUBELET_HEALTHZ_PORT=$(free_port)
+  read -r KUBELET_PORT KUBELET_HEALTHZ_PORT < <(free_ports 2)
   write_configs
   "$PY" -m hotswap.cluster.nodes "$cluster" "$NODE" "$node/kubeconfigs" >/dev/null
   kubectl create clusterrolebinding hotswap-node-kubelet --clusterrole=system:node \
