@@ -54,7 +54,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     service: Service = app.state.service
     service.mirror.start()
     interval = service.settings.poll_interval
-    watcher = asyncio.create_task(watching.watch(service.reloader, interval=interval))
+    watcher = asyncio.create_task(
+        watching.watch(service.reloader, interval=interval, probe=service.lag_probe)
+    )
     prober = asyncio.create_task(lagging.watch(service.lag_probe))
     try:
         yield

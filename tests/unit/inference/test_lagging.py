@@ -4,6 +4,7 @@ and what keeps a reload's stall short (no reference cycle left to collect, short
 from __future__ import annotations
 
 import gc
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -144,3 +145,75 @@ def test_a_pod_exports_its_loop_lag_steady_and_during_a_reload(
     pod.wait_for(lambda: scrape(pod).get((count, "reload"), 0) > 0, "lags during the reload")
     maximum = ("hotswap_inference_reload_loop_lag_max_seconds", "wall")
     pod.wait_for(lambda: scrape(pod).get(maximum, 0) > 0, "the longest lag of the reload")
+
+
+def test_the_probe_wakes_every_10_ms_only_when_hurried_or_around_a_reload() -> None:
+    reloading_now = [False]
+    probe, _ = make_probe(reloading_now)
+    now = time.monotonic()
+    assert probe.interval(now) == lagging.STEADY_INTERVAL
+    probe.hurry(seconds=0.5)
+    assert probe.interval(time.monotonic()) == lagging.INTERVAL
+    assert probe.interval(time.monotonic() + 0.6) == lagging.STEADY_INTERVAL, "hurry ends"
+    reloading_now[0] = True  # a reload running (or ended within STEADY_INTERVAL)
+    assert probe.interval(time.monotonic() + 0.6) == lagging.INTERVAL
+
+
+def wakeups_of(probe: lagging.LagProbe, *, seconds: float, hurry_at: float | None) -> int:
+    """How many wake-ups the probe observed in `seconds` on a fresh loop, hurried once at
+    `hurry_at` seconds (never when None)."""
+    import asyncio
+
+    observed: list[float] = []
+    real = probe.observe
+
+    def counting(slept_at: float, lag: float, *, threads: float = 0.0) -> None:
+        observed.append(lag)
+        real(slept_at, lag, threads=threads)
+
+    probe.observe = counting  # type: ignore[method-assign]
+
+    async def run() -> None:
+        task = asyncio.create_task(lagging.watch(probe))
+        if hurry_at is not None:
+            await asyncio.sleep(hurry_at)
+            probe.hurry(seconds=seconds)
+        await asyncio.sleep(seconds - (hurry_at or 0.0))
+        task.cancel()
+
+    asyncio.run(run())
+    return len(observed)
+
+
+def test_an_idle_probe_wakes_ten_times_a_second_and_a_hurried_one_a_hundred() -> None:
+    """Counted on a real loop: 0.5 s idle is ~5 wake-ups; hurried after 0.05 s, the sleep in
+    progress ends at once and the next 0.45 s hold ~45 (at least 20 on a loaded machine)."""
+    idle = wakeups_of(make_probe([False])[0], seconds=0.5, hurry_at=None)
+    hurried = wakeups_of(make_probe([False])[0], seconds=0.5, hurry_at=0.05)
+    assert 3 <= idle <= 6, idle
+    assert hurried >= 20, hurried
+
+
+def test_a_reload_through_the_endpoint_is_watched_at_the_short_interval(
+    make_pod: MakePod, root: Path, two_versions: Versions
+) -> None:
+    """The endpoint hurries the probe: lags during the reload are observed however short the
+    reload; an idle pod's steady lags come ~10 a second."""
+    models.write_routing(root, two_versions[0], generation=1)
+    pod = make_pod(poll_interval=60.0)  # one poll, at start: no poll hurries the probe after
+    count = "hotswap_inference_loop_lag_seconds_count"
+    pod.wait_for(lambda: scrape(pod).get((count, "steady"), 0) > 0, "steady lags")
+    time.sleep(0.3)  # the first poll's hurry over
+    first = scrape(pod).get((count, "steady"), 0)
+    time.sleep(1.0)
+    steady = scrape(pod).get((count, "steady"), 0) - first
+    assert 5 <= steady <= 13, f"{steady} steady wake-ups in 1 s, expected ~10 (100 before)"
+    probe = pod.service.lag_probe
+    assert probe.fast_until > -math.inf, "the first poll (it may reload) hurried the probe"
+    asked = time.monotonic()
+    assert probe.interval(asked) == lagging.STEADY_INTERVAL
+    routing = routes.Routing(stable=models.arm(two_versions[1]), generation=2)
+    answer = pod.admin("POST", "/admin/reload", json=models.reload_body(routing))
+    assert answer.status_code == 200, answer.text
+    assert probe.fast_until >= asked + lagging.STEADY_INTERVAL, "the endpoint did not hurry it"
+    assert scrape(pod).get((count, "reload"), 0) >= 1, "no lag observed during the reload"
