@@ -14,9 +14,12 @@ figures, the server's CPU time per request (all its threads, from /proc) is reco
 far less than req/s when neighbours share the machine. The load average is recorded too.
 Prints side-by-side ratios; writes bench/results/fastpath-<timestamp>.json.
 Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--rounds 2] [--connections 64]`.
-`--in-process N` instead drives the text app's ASGI callable N times without sockets and
-prints its CPU time per request: the steady measure to iterate with on shared cores (run it
-under `valgrind --tool=callgrind` at two values of N for instructions per request).
+`--in-process N` instead makes N requests without sockets, twice: as request bytes fed to
+the serving port's connection protocol (what a `POST /predict` takes: parsed by httptools,
+answered on the spot by the shortcut) and through the app's ASGI callable (the path of every
+other request); it prints the CPU time per request of each: the steady measure to iterate
+with on shared cores (run it under `valgrind --tool=callgrind` at two values of N for
+instructions per request).
 Every hotswap answer carries a signed feedback token, as with a feedback key in production;
 `HOTSWAP_FEEDBACK_KEY= ... --in-process N` (empty) measures without one.
 """
@@ -24,6 +27,7 @@ Every hotswap answer carries a signed feedback token, as with a feedback key in 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -334,36 +338,91 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def in_process(count: int) -> int:
-    """CPU time per /predict of the real text app (split, metrics, query log), no sockets."""
-    import asyncio
-
-    from hotswap_inference import apps
+    """CPU time per /predict of the real text app (split, metrics, query log), no sockets: fed
+    to the serving port's protocol as bytes, then through the ASGI callable."""
+    from hotswap_inference import running
     from hotswap_inference.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
         root = Path(folder) / "models"
         texts = prepare_models(root)["texts"]
-        log = Path(folder) / "queries.jsonl"
         settings = Settings(
             model_root=root,
             query_log_stdout=False,
-            query_log_file=log,
+            query_log_file=Path(folder) / "queries.jsonl",
             feedback_key=os.environ.get("HOTSWAP_FEEDBACK_KEY", FEEDBACK_KEY),
         )
-        app = apps.create_app(settings)
+        serving = running.build_servers(settings)[0]
+        app = serving.config.app
         app.state.service.reloader.poll()
         bodies = [json.dumps({"input": text}).encode() for text in texts]
         loop = asyncio.new_event_loop()
-        loop.run_until_complete(_drive(app, bodies, 200))  # warm-up
-        started = time.process_time()
-        loop.run_until_complete(_drive(app, bodies, count))
-        cpu = time.process_time() - started
-        app.state.service.querylog.close()
-    print(f"in-process: {count} requests, {cpu * 1e6 / max(count, 1):.1f} us CPU per request")
+        try:
+            for path, drive in (("protocol", _feed), ("asgi", _drive)):
+                drive(loop, serving, bodies, 200)  # warm-up
+                started = time.process_time()
+                drive(loop, serving, bodies, count)
+                cpu = time.process_time() - started
+                print(f"in-process ({path}): {count} requests, {cpu * 1e6 / max(count, 1):.1f} us "
+                      "CPU per request")  # fmt: skip
+        finally:
+            loop.close()
+            app.state.service.querylog.close()
     return 0
 
 
-async def _drive(app: Any, bodies: list[bytes], count: int) -> None:
+class _Transport(asyncio.Transport):
+    """Keeps the last answer; raises on anything but a 200."""
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not bytes(data).startswith(b"HTTP/1.1 200 "):
+            raise RuntimeError(f"in-process request answered {bytes(data)[:60]!r}")
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": (HOST, 8000), "peername": (HOST, 50000)}.get(name, default)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _feed(loop: Any, serving: Any, bodies: list[bytes], count: int) -> None:
+    """`count` POST /predict requests fed as bytes to one keep-alive connection of the serving
+    port's protocol, as asyncio hands them over (`running.make_server`'s class)."""
+    from uvicorn.server import ServerState
+
+    config = serving.config
+    if not config.loaded:
+        config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Wed, 02 Dec 2026 12:00:00 GMT"), (b"server", b"uvicorn")]
+    protocol_class = config.http_protocol_class
+    protocol = protocol_class(config=config, server_state=state, app_state={}, _loop=loop)
+    protocol.connection_made(_Transport())
+    head = b"POST /predict HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+    requests = [head % HOST.encode() + b"Content-Length: %d\r\n\r\n" % len(b) + b for b in bodies]
+    for i in range(count):
+        protocol.data_received(requests[i % len(requests)])
+        if i % 500 == 499:  # the timers the connection armed and cancelled run or drop
+            loop.run_until_complete(asyncio.sleep(0))
+    if protocol.pool.shortcuts < count:
+        raise RuntimeError(f"{count - protocol.pool.shortcuts} requests not answered on the spot")
+    protocol.connection_lost(None)
+
+
+def _drive(loop: Any, serving: Any, bodies: list[bytes], count: int) -> None:
+    loop.run_until_complete(_through_asgi(serving.config.app, bodies, count))
+
+
+async def _through_asgi(app: Any, bodies: list[bytes], count: int) -> None:
     """`count` POST /predict calls through the ASGI interface, as uvicorn would make them."""
     for i in range(count):
         body = bodies[i % len(bodies)]
