@@ -106,8 +106,8 @@ async def wake_selecting(
 
 
 @kopf.on.event(*CANARY)
-async def wake_canary(*, uid: str, memo: kopf.Memo, **_: Any) -> None:
-    memo.runtime.wake(uid)
+async def wake_canary(*, uid: str, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.runtime.wake_on_change(uid, body)
 
 
 @kopf.daemon(*CANARY, cancellation_timeout=15.0)
@@ -136,6 +136,7 @@ async def run_canary(
     try:
         while not stopped:
             runtime.select(uid, namespace or "", selector_of(body))
+            runtime.passing(uid, body)
             pause = await loop.run_in_executor(
                 runtime.pool, reconcile_safely, runtime, context, uid, dict(body)
             )

@@ -203,6 +203,7 @@ class Runtime:
     metrics: Metrics
     wakers: dict[str, asyncio.Event] = field(default_factory=dict)
     latest: dict[str, Written] = field(default_factory=dict)  # uid -> our last write, awaited
+    intents: dict[str, Intent] = field(default_factory=dict)  # uid -> what its last pass read
     selectors: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # uid -> pods
     watched: Watched | None = None  # set by the first Canary daemon (kopf hands it the indexes)
     clock: Callable[[], float] = time.monotonic
@@ -233,6 +234,18 @@ class Runtime:
     def wake(self, uid: str) -> None:
         self.waker(uid).set()
 
+    def passing(self, uid: str, body: Mapping[str, Any]) -> None:
+        """A pass of the Canary starts from `body`: a watch event asking the same wakes nothing."""
+        self.intents[uid] = intent_of(body)
+
+    def wake_on_change(self, uid: str, body: Mapping[str, Any]) -> None:
+        """Wake the Canary when a watch event asks something its last pass did not read: a
+        new spec, an annotation (promote, abort), its deletion. An event that changed only
+        its status (the echo of the daemon's own writes, two in a switch) wakes nothing: each
+        woke a pass that asked every pod again for nothing. The tick still comes."""
+        if self.intents.get(uid) != intent_of(body):
+            self.wake(uid)
+
     async def rest(self, uid: str, seconds: float, *, until: Awaitable[Any]) -> None:
         """Until woken, `until` is done (the daemon's stop) or `seconds` pass; no thread is
         held meanwhile. A wake during the pass before ends the rest at once."""
@@ -247,6 +260,7 @@ class Runtime:
 
     def forget(self, uid: str) -> None:
         self.wakers.pop(uid, None)
+        self.intents.pop(uid, None)
         self.selectors.pop(uid, None)
         self.latest.pop(uid, None)
 
@@ -272,6 +286,17 @@ class Runtime:
             del self.latest[uid]
             return body
         return mine.body
+
+
+Intent = tuple[Any, ...]
+
+
+def intent_of(body: Mapping[str, Any]) -> Intent:
+    """What a Canary asks apart from its status: metadata.generation (every spec change),
+    its annotations and its deletion."""
+    meta = body.get("metadata") or {}
+    annotations = tuple(sorted((meta.get("annotations") or {}).items()))
+    return meta.get("generation"), annotations, meta.get("deletionTimestamp")
 
 
 def version_of(body: dict[str, Any]) -> str:

@@ -85,3 +85,39 @@ def test_without_a_write_the_live_body_is_used() -> None:
     run.remember(UID, body("2"))
     run.forget(UID)
     assert run.newest(UID, live) is live
+
+
+def woken(run: runtimes.Runtime) -> bool:
+    waker = run.wakers.get(UID)
+    found = waker is not None and waker.is_set()
+    if waker is not None:
+        waker.clear()
+    return found
+
+
+def test_an_event_wakes_the_canary_only_when_it_asks_something_new() -> None:
+    """Our own status writes come back on the watch: they wake nothing (each woke a pass that
+    asked every pod again). A spec change, an annotation (promote, abort) or a deletion does,
+    and so does any event before the first pass."""
+    run = runtime(Clock())
+    passed = body("10", generation=3, step=1)
+    run.wake_on_change(UID, passed)
+    assert woken(run), "no pass yet: every event wakes"
+    run.passing(UID, passed)
+    assert not woken(run)
+    for status_only in (body("11", generation=3, step=2), body("12", generation=3, step=3)):
+        run.wake_on_change(UID, status_only)
+        assert not woken(run), f"status alone woke it: {status_only}"
+    respecified = body("13", generation=4, step=3)
+    promoted = body("14", generation=3) | {
+        "metadata": {"generation": 3, "annotations": {"hotswap.dev/promote": "now"}}
+    }
+    deleted = body("15", generation=3) | {
+        "metadata": {"generation": 3, "deletionTimestamp": "2026-12-02T12:00:00Z"}
+    }
+    for changed in (respecified, promoted, deleted):
+        run.wake_on_change(UID, changed)
+        assert woken(run), f"not woken by {changed['metadata']}"
+    run.forget(UID)
+    run.wake_on_change(UID, passed)
+    assert woken(run), "a forgotten Canary wakes on its next event"
