@@ -61,7 +61,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=False, log_
 SKLEARN_SERVICE = """
 import sys
 from hotswap_inference import __main__, accelerating, predictors
-accelerating.build_predictor = lambda loaded: (predictors.SklearnPredictor(loaded.estimator), "off")
+accelerating.build_predictor = lambda loaded, **_: (predictors.SklearnPredictor(loaded.estimator), "off")
 sys.exit(__main__.main(sys.argv[1:]))
 """
 
