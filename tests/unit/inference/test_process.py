@@ -86,3 +86,30 @@ def test_a_port_taken_ends_the_process_with_exit_code_1_and_frees_the_others(
     for port in ports[1:]:  # free again once the process is gone
         with socket.create_server(("127.0.0.1", port)):
             pass
+
+
+def test_a_failed_startup_of_the_serving_app_ends_the_process_with_exit_code_1(
+    root: Path,
+) -> None:
+    """The serving app's startup raises (its mirror thread cannot start): uvicorn gives up on
+    that server; the admin and metrics servers are stopped with it and the process exits 1,
+    so the kubelet restarts it, instead of a pod that answers probes and serves nothing."""
+    ports = free_ports(3)
+    code = (
+        "import sys\nfrom hotswap_inference import mirroring, __main__\n"
+        "def broken(self): raise RuntimeError('the mirror thread cannot start')\n"
+        "mirroring.Mirror.start = broken\nsys.exit(__main__.main(sys.argv[1:]))"
+    )
+    flags = [f"--port={ports[0]}", f"--admin-port={ports[1]}", f"--metrics-port={ports[2]}"]
+    env = os.environ | {"HOTSWAP_MODEL_ROOT": str(root), "HOTSWAP_RELOAD_TOKEN": "t"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *flags],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_BOUND,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "the mirror thread cannot start" in done.stderr, done.stderr[-2000:]
+    assert "Application startup failed" in done.stderr, done.stderr[-2000:]
