@@ -61,7 +61,9 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=False, log_
 SKLEARN_SERVICE = """
 import sys
 from hotswap_inference import __main__, accelerating, predictors
-accelerating.build_predictor = lambda loaded, **_: (predictors.SklearnPredictor(loaded.estimator), "off")
+def plain(loaded, **_):
+    return predictors.SklearnPredictor(loaded.estimator), "off"
+accelerating.build_predictor = plain
 sys.exit(__main__.main(sys.argv[1:]))
 """
 
