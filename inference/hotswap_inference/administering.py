@@ -59,7 +59,6 @@ async def reload(request: Request) -> Response:
     check_token(request, service)
     body = await inputs.read_json(request, service.settings.limits)
     routing = parse_reload(body, service.model)
-    service.lag_probe.hurry()  # the loop-lag probe watches the reload closely
     outcome = await run_in_threadpool(service.reloader.apply, routing)
     return JSONResponse(service.report().to_dict() | {"outcome": outcome})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 from prometheus_client import CollectorRegistry, make_asgi_app
@@ -54,9 +55,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     service: Service = app.state.service
     service.mirror.start()
     interval = service.settings.poll_interval
-    watcher = asyncio.create_task(
-        watching.watch(service.reloader, interval=interval, probe=service.lag_probe)
+    # a reload that starts (on a pool thread) has the loop-lag probe watch it closely
+    loop = asyncio.get_running_loop()
+    service.reloader.starting = functools.partial(
+        loop.call_soon_threadsafe, service.lag_probe.hurry
     )
+    watcher = asyncio.create_task(watching.watch(service.reloader, interval=interval))
     prober = asyncio.create_task(lagging.watch(service.lag_probe))
     try:
         yield

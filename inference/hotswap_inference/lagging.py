@@ -10,8 +10,9 @@ part of a lag that this process's other threads ran meanwhile (their CPU time du
 beyond the sleep itself): the GIL held by a reload, not the machine. On shared cores a process
 that is not scheduled lags as long on both loops; `threads` leaves that out.
 
-The probe wakes every `INTERVAL` (10 ms) around a reload: from `hurry()` (the reload endpoint
-and the poller call it before a reload may start) to `STEADY_INTERVAL` after the reload ended;
+The probe wakes every `INTERVAL` (10 ms) around a reload: from `hurry()` (the reloader calls it
+through the loop when a reload starts, whoever asked for it) to `STEADY_INTERVAL` after the
+reload ended;
 otherwise every `STEADY_INTERVAL` (100 ms). Each wake-up of an idle process costs ~0.3 ms of
 CPU on a small VM (the kernel's timer and scheduler, not Python): at 10 ms for good that was
 28 of the 32 ms of CPU an idle pod spent per second (docs/inference.md).

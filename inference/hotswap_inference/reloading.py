@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +56,7 @@ class Reloader:
         self._failed: dict[Routing, float] = {}
         self._verified = accelerating.Verified()  # fast paths compared once per digest
         self._active_since: float | None = None  # the reload in progress began then
+        self.starting: Callable[[], object] = lambda: None  # told, from the reload's thread
         self._ended_at = -math.inf  # the last reload ended then
         for outcome in (LoadFailed.code, "stale"):  # at 0, so increase() sees the first one
             metrics.reloads.labels(model, outcome)
@@ -146,6 +147,7 @@ class Reloader:
             )
         started = time.perf_counter()
         self._active_since = time.monotonic()
+        self.starting()
         with short_gil_slices():
             served = {arm.version: self._prepare(arm, current) for arm in arms_of(routing)}
         self.state = states.ServingState(self.model, routing, served, source)

@@ -14,7 +14,6 @@ import logging
 from starlette.concurrency import run_in_threadpool
 
 from hotswap_inference import preparing
-from hotswap_inference.lagging import LagProbe
 from hotswap_inference.reloading import Reloader
 
 logger = logging.getLogger("hotswap.inference")
@@ -42,11 +41,8 @@ async def poll_once(reloader: Reloader) -> None:
         )
 
 
-async def watch(reloader: Reloader, *, interval: float, probe: LagProbe | None = None) -> None:
-    """Poll now, then every `interval` seconds, until cancelled; a poll may reload, so the
-    loop-lag `probe` is hurried before each."""
+async def watch(reloader: Reloader, *, interval: float) -> None:
+    """Poll now, then every `interval` seconds, until cancelled."""
     while True:
-        if probe is not None:
-            probe.hurry()
         await poll_once(reloader)
         await asyncio.sleep(interval)

@@ -296,13 +296,13 @@ def intent_of(body: Mapping[str, Any]) -> Intent:
     its annotations and its deletion."""
     meta = body.get("metadata") or {}
     annotations = tuple(sorted((meta.get("annotations") or {}).items()))
-    return meta.get("generation"), annotations, meta.get("deletionTimestamp")
+    return generation_of(body), annotations, meta.get("deletionTimestamp")
 
 
 def version_of(body: dict[str, Any]) -> str:
     return str(body.get("metadata", {}).get("resourceVersion") or "")
 
 
-def generation_of(body: dict[str, Any]) -> int:
+def generation_of(body: Mapping[str, Any]) -> int:
     generation = body.get("metadata", {}).get("generation")
     return generation if isinstance(generation, int) else 0

@@ -197,8 +197,8 @@ def test_an_idle_probe_wakes_ten_times_a_second_and_a_hurried_one_a_hundred() ->
 def test_a_reload_through_the_endpoint_is_watched_at_the_short_interval(
     make_pod: MakePod, root: Path, two_versions: Versions
 ) -> None:
-    """The endpoint hurries the probe: lags during the reload are observed however short the
-    reload; an idle pod's steady lags come ~10 a second."""
+    """A reload (here through the endpoint) hurries the probe: lags during the reload are
+    observed however short the reload; an idle pod's steady lags come ~10 a second."""
     models.write_routing(root, two_versions[0], generation=1)
     pod = make_pod(poll_interval=60.0)  # one poll, at start: no poll hurries the probe after
     count = "hotswap_inference_loop_lag_seconds_count"
@@ -209,11 +209,29 @@ def test_a_reload_through_the_endpoint_is_watched_at_the_short_interval(
     steady = scrape(pod).get((count, "steady"), 0) - first
     assert 5 <= steady <= 13, f"{steady} steady wake-ups in 1 s, expected ~10 (100 before)"
     probe = pod.service.lag_probe
-    assert probe.fast_until > -math.inf, "the first poll (it may reload) hurried the probe"
+    assert probe.fast_until > -math.inf, "the first poll's reload hurried the probe"
     asked = time.monotonic()
     assert probe.interval(asked) == lagging.STEADY_INTERVAL
     routing = routes.Routing(stable=models.arm(two_versions[1]), generation=2)
     answer = pod.admin("POST", "/admin/reload", json=models.reload_body(routing))
     assert answer.status_code == 200, answer.text
-    assert probe.fast_until >= asked + lagging.STEADY_INTERVAL, "the endpoint did not hurry it"
+    assert probe.fast_until >= asked + lagging.STEADY_INTERVAL, "the reload did not hurry it"
     assert scrape(pod).get((count, "reload"), 0) >= 1, "no lag observed during the reload"
+
+
+def test_the_reloader_says_when_a_reload_starts_and_only_then(
+    root: Path, two_versions: Versions
+) -> None:
+    """`starting` (the pod hurries its probe with it) runs once per applied reload, and not for
+    a routing already applied or a stale one: a poll that finds nothing new wakes nothing."""
+    reloader = reloading.Reloader(root, "intent", metrics=Metrics(CollectorRegistry()))
+    started: list[float] = []
+    reloader.starting = lambda: started.append(time.monotonic())
+    first = routes.Routing(stable=models.arm(two_versions[0]), generation=2)
+    assert reloader.apply(first) == reloading.APPLIED
+    assert reloader.apply(first) == reloading.NOOP
+    with pytest.raises(reloading.StaleGeneration):
+        reloader.apply(routes.Routing(stable=models.arm(two_versions[1]), generation=1))
+    assert len(started) == 1, started
+    assert reloader.apply(routes.Routing(stable=models.arm(two_versions[1]), generation=3))
+    assert len(started) == 2, started
