@@ -26,6 +26,10 @@ guard, a model for the threadpool), when the body is over the limit or not whole
 of the read, or a request of the connection is still being answered, the request takes
 uvicorn's path as any other (with what of its body came), so deadlines, a client leaving
 mid-body and a shutdown meet only requests on that path.
+
+Whatever a connection writes waits in the loop's `Outbox` and leaves at the end of the loop's
+pass, one send() per connection (head and body together): on loopback a send one by one woke
+the client each time, a fifth of a text request's CPU.
 """
 
 from __future__ import annotations
@@ -74,6 +78,13 @@ class Pool:
         self.idle: dict[Protocol, None] = {}
         self.closed = {reason: closed.labels(server, reason) for reason in REASONS}
         self.shortcuts = 0  # requests answered on the spot (`Shortcut`)
+        self._outbox: Outbox | None = None
+
+    def outbox(self, loop: asyncio.AbstractEventLoop) -> Outbox:
+        """The outbox of this server's connections on `loop`."""
+        if self._outbox is None or self._outbox.loop is not loop:
+            self._outbox = Outbox(loop)
+        return self._outbox
 
     def admit(self, connection: Protocol) -> None:
         self.open.add(connection)
@@ -145,7 +156,8 @@ class Protocol(HttpToolsProtocol):
 
     # connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        batched = Batched(transport, self.pool.outbox(self.loop))
+        super().connection_made(batched)  # type: ignore[arg-type]
         self.arm(HEAD)
         self.pool.admit(self)
 
@@ -195,7 +207,6 @@ class Protocol(HttpToolsProtocol):
                 super().on_headers_complete()
             finally:
                 self.app = app
-            HeldHead.wrap(self.cycle, self.transport)
             return
         if self.may_shortcut():
             self.held = bytearray()
@@ -205,7 +216,6 @@ class Protocol(HttpToolsProtocol):
     def start_cycle(self) -> None:
         """uvicorn's request cycle and ASGI task for the request whose head is in."""
         super().on_headers_complete()
-        HeldHead.wrap(self.cycle, self.transport)
 
     def on_body(self, body: bytes) -> None:
         if self.held is None:
@@ -356,53 +366,83 @@ def raw_response(status: int, code: str, message: str) -> bytes:
     return STATUS_LINE[status] + head + body
 
 
-class HeldHead:
-    """The transport a request's cycle writes to: its response head is held until the first
-    body write (or the end of the response), so head and body leave in one send(). uvicorn
-    writes them apart: two system calls per answer, ~10% of a text request's CPU under wrk
-    (py-spy). A `100 Continue` interim answer is never held."""
+class Outbox:
+    """What the connections of one event loop wrote during the loop's current pass: sent at
+    the end of the pass, one `write` (one send() system call) per connection.
 
-    __slots__ = ("head", "state", "transport")
-    FRESH, HOLDING, PASSING = 0, 1, 2
+    On loopback a send() does the receiving side's TCP work and wakes the client's thread on
+    its core; sent one by one between answers, each send woke a sleeping client (33 us of CPU
+    per send under wrk at 64 connections, a fifth of a text request). Sent together, one
+    wake serves the whole pass's answers (~10 us per send, ~30 answers per pass). An answer
+    waits at most for the rest of its pass; an idle server's pass holds one answer."""
 
-    def __init__(self, transport: asyncio.Transport) -> None:
+    __slots__ = ("loop", "waiting")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.waiting: list[Batched] = []
+
+    def hold(self, connection: Batched) -> None:
+        if not self.waiting:
+            self.loop.call_soon(self.send)  # runs after every callback of this pass
+        self.waiting.append(connection)
+
+    def send(self) -> None:
+        waiting, self.waiting = self.waiting, []
+        for connection in waiting:
+            connection.flush()
+
+
+class Batched:
+    """A connection's transport whose writes wait in the loop's `Outbox` until the end of
+    the pass; anything that ends or reorders the stream (close, write_eof, another protocol)
+    sends what waits first, so bytes leave in the order written. Everything else is the
+    transport's own."""
+
+    __slots__ = ("chunks", "outbox", "transport")
+
+    def __init__(self, transport: asyncio.Transport, outbox: Outbox) -> None:
         self.transport = transport
-        self.head = b""
-        self.state = self.FRESH
+        self.outbox = outbox
+        self.chunks: list[bytes] = []
 
-    @classmethod
-    def wrap(cls, cycle: Any, transport: asyncio.Transport) -> None:
-        """Put a `HeldHead` between a new `cycle` and `transport`; flush it when it ends."""
-        if cycle is None or cycle.transport is not transport:
-            return  # no new cycle (an upgrade), or wrapped already
-        held = cls(transport)
-        cycle.transport = held
-        answered = cycle.on_response
-
-        def on_response() -> None:
-            held.flush()  # a HEAD answer writes no body
-            answered()
-
-        cycle.on_response = on_response
-
-    def write(self, data: bytes) -> None:
-        if self.state == self.FRESH and not data.startswith(b"HTTP/1.1 100 "):
-            self.head, self.state = data, self.HOLDING
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not data:
             return
-        if self.state == self.HOLDING:
-            data, self.head, self.state = self.head + data, b"", self.PASSING
-        self.transport.write(data)
+        if not self.chunks:
+            self.outbox.hold(self)
+        self.chunks.append(bytes(data))  # a copy of a buffer the writer may reuse
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
 
     def flush(self) -> None:
-        if self.state == self.HOLDING:
-            self.write(b"")
+        if not self.chunks:
+            return
+        data = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
+        self.chunks = []
+        if not self.transport.is_closing():  # a lost connection's answer has no reader
+            self.transport.write(data)
 
     def close(self) -> None:
         self.flush()
         self.transport.close()
 
-    def is_closing(self) -> bool:
-        return self.transport.is_closing()
+    def write_eof(self) -> None:
+        self.flush()
+        self.transport.write_eof()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self.transport.set_protocol(protocol)
+
+    def abort(self) -> None:
+        self.chunks = []
+        self.transport.abort()
+
+    def get_write_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size() + sum(map(len, self.chunks))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.transport, name)
