@@ -121,11 +121,11 @@ Headers = list[tuple[bytes, bytes]]
 
 @dataclass(frozen=True)
 class Shortcut:
-    """`POST /predict` answered on the spot: `answer(headers, body)` gives the answer's
-    headers and body, or None to hand the request on; a body over `max_body_bytes` is handed
-    on unread."""
+    """`POST /predict` answered on the spot: `answer(headers, body)` gives the answer's header
+    lines (`header_lines`) and body, or None to hand the request on; a body over
+    `max_body_bytes` is handed on unread."""
 
-    answer: Callable[[Headers, bytes], tuple[Headers, bytes] | None]
+    answer: Callable[[Headers, bytes], tuple[bytes, bytes] | None]
     max_body_bytes: int
 
 
@@ -268,9 +268,8 @@ class Protocol(HttpToolsProtocol):
             answered = self.shortcut.answer(self.headers, body)
             if answered is None:
                 return False
-            headers, content = answered
-            defaults = self.server_state.default_headers
-            head = response_head(defaults + headers, keep_alive=keep_alive)
+            lines, content = answered
+            head = response_head(self.server_state.default_headers, lines, keep_alive=keep_alive)
         except Exception:  # a bug past the point of no return (counted): a 500, as uvicorn's
             log.exception("Exception answering POST /predict on the spot")
             self.transport.write(raw_response(500, "internal_error", UNEXPECTED))
@@ -343,18 +342,36 @@ class Protocol(HttpToolsProtocol):
         return f"the request line and headers exceed {limit} bytes: send smaller headers"
 
 
-def response_head(headers: Headers, *, keep_alive: bool) -> bytes:
-    """The head of a 200 answer with `headers` (the server's defaults first), byte for byte
-    what uvicorn's request cycle writes; a value it would refuse raises, as there."""
-    content = [STATUS_LINE[200]]
+def response_head(defaults: Headers, lines: bytes, *, keep_alive: bool) -> bytes:
+    """The head of a 200 answer: the server's `defaults` (date, server), then `lines`; byte
+    for byte what uvicorn's request cycle writes for the same headers."""
+    closing = b"" if keep_alive else b"connection: close\r\n"
+    return b"".join((STATUS_LINE[200], default_lines(defaults), lines, closing, b"\r\n"))
+
+
+def header_lines(headers: Headers) -> bytes:
+    """`headers` as uvicorn writes them (lower-case names); a value it would refuse raises,
+    as there."""
+    content = []
     for name, value in headers:
         if HEADER_VALUE_RE.search(value):
             raise RuntimeError("Invalid HTTP header value.")
         content.extend([name.lower(), b": ", value, b"\r\n"])
-    if not keep_alive:
-        content.append(b"connection: close\r\n")
-    content.append(b"\r\n")
     return b"".join(content)
+
+
+_DEFAULTS: list[tuple[Headers, bytes]] = [([], b"")]  # uvicorn's list of this second, its lines
+
+
+def default_lines(defaults: Headers) -> bytes:
+    """The lines of the server's default headers, joined once per list (uvicorn makes a new
+    one each second, for the date)."""
+    last = _DEFAULTS[0]
+    if last[0] is defaults:
+        return last[1]
+    lines = header_lines(defaults)
+    _DEFAULTS[0] = (defaults, lines)
+    return lines
 
 
 def raw_response(status: int, code: str, message: str) -> bytes:

@@ -8,6 +8,7 @@ endpoints.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Send
 
-from hotswap_inference import exchanges, inputs, predicting
+from hotswap_inference import connections, exchanges, inputs, predicting
 from hotswap_inference.errors import ARM_HEADER, VERSION_HEADER, ServiceError
 from hotswap_inference.exchanges import Exchange
 from hotswap_inference.predictors import Predictions
@@ -74,8 +75,8 @@ async def predict(exchange: Exchange, send: Send) -> None:
 
 def answer_at_once(
     service: Service, raw_headers: list[tuple[bytes, bytes]], raw: bytes
-) -> tuple[list[tuple[bytes, bytes]], bytes] | None:
-    """The headers and body of a `POST /predict` answered on the spot (`connections`: from the
+) -> tuple[bytes, bytes] | None:
+    """The header lines and body of a `POST /predict` answered on the spot (`connections`: from the
     parser's callbacks, no task, no ASGI), or None: then `predict` answers it, errors included.
     Only an answer that is sure is given here (no guard, a well-formed request, a fast path
     that answers inline); nothing is counted before it is, so a request handed on is counted
@@ -99,7 +100,31 @@ def answer_at_once(
     service.finish(call, items, own)
     token = service.feedback_token(call)
     answer = predict_answer(call, own, batch=batch, token=token)
-    return exchanges.json_headers(answer, call_headers(call, token)), answer
+    return answer_lines(call, token, len(answer)), answer
+
+
+def answer_lines(call: Call, token: str | None, length: int) -> bytes:
+    """The header lines `call_headers` and `json_headers` give, as uvicorn writes them: the
+    version and arm joined once per pair; the request id is printable (`identifiers`), and the
+    token is built of it and of checked parts."""
+    lines = [
+        version_lines(call.served.version, call.arm),
+        b"x-request-id: %s\r\n" % call.request_id.encode("latin-1"),
+    ]
+    if token is not None:
+        lines.append(b"x-feedback-token: %s\r\n" % token.encode("latin-1"))
+    lines.append(b"content-length: %d\r\ncontent-type: application/json\r\n" % length)
+    return b"".join(lines)
+
+
+@functools.lru_cache(maxsize=64)
+def version_lines(version: str, arm: str) -> bytes:
+    """The version and arm header lines of one (version, arm), checked as uvicorn checks them."""
+    headers = [
+        (b"x-model-version", version.encode("latin-1")),
+        (b"x-model-arm", arm.encode("latin-1")),
+    ]
+    return connections.header_lines(headers)
 
 
 def predict_answer(

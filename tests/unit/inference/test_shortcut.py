@@ -140,6 +140,38 @@ def test_an_answer_on_the_spot_is_byte_for_byte_the_asgi_paths(
 
 
 @pytest.mark.parametrize(
+    ("given", "echoed"),
+    [
+        ("req-\u00e9", True),  # UTF-8 c3 a9: two printable latin-1 characters
+        ("req-\u6771", False),  # UTF-8 e6 9d b1: 9d is a control character
+        ("a" * 128, True),
+        ("a" * 129, False),
+        ("tab\there", False),
+    ],
+)
+def test_a_callers_request_id_is_echoed_or_replaced_as_on_the_asgi_path(
+    pod: pods.Pod, given: str, echoed: bool
+) -> None:
+    extra = f"{STICKY}: alice\r\nX-Request-Id: {given}\r\n"  # one arm for both answers
+    head, body = request(b'{"input": "hello"}', extra=extra)
+    before = shortcuts(pod)
+    fast = ask(pod, head, body, split=False)
+    slow = ask(pod, head, body, split=True)
+    assert shortcuts(pod) == before + 1, "the premise: one answer on the spot, one through ASGI"
+    sent = given.encode()  # as the caller's bytes, which the answer carries back unchanged
+    assert (b"x-request-id: " + sent + b"\r\n" in fast) is echoed, fast
+    assert (b"x-request-id: " + sent + b"\r\n" in slow) is echoed, slow
+
+    def without_id(answer: bytes) -> bytes:
+        answer = re.sub(rb"x-request-id: [^\r]*", b"x-request-id: -", masked(answer))
+        return re.sub(rb'"request_id":"[^"]*"', b'"request_id":"-"', answer)
+
+    assert without_id(fast) == without_id(slow)
+    if echoed:
+        assert masked(fast) == masked(slow)
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "status", "error"),
     [
         (b"{not json", "application/json", 400, "bad_input"),
