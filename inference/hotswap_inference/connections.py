@@ -153,6 +153,8 @@ class Protocol(HttpToolsProtocol):
         self.deadline: asyncio.TimerHandle | None = None
         self.deadline_stage = ""
         self.held: bytearray | None = None  # the body of a request the shortcut may answer
+        self.idle_since: float | None = None  # since the last answer on the spot; None: busy
+        self.idle_deadline: asyncio.TimerHandle | None = None  # checks idle_since when due
 
     # connection
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -163,13 +165,15 @@ class Protocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.disarm()
+        if self.idle_deadline is not None:
+            self.idle_deadline.cancel()
         self.pool.leave(self)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self.stage == REFUSED:
             return  # answered and lingering: dropped
-        self.chunk_bytes, self.ended = len(data), False
+        self.chunk_bytes, self.ended, self.idle_since = len(data), False, None
         super().data_received(data)  # a parse error closes: connection_lost disarms after
         if self.held is not None:
             self.hand_on()  # its body did not come whole in this read: uvicorn's path waits
@@ -277,12 +281,38 @@ class Protocol(HttpToolsProtocol):
             return True
         self.pool.shortcuts += 1
         self.transport.write(head + content)
-        if not keep_alive:
+        if keep_alive:
+            self.rest_after_shortcut()
+        else:
             self.transport.close()
-        self.on_response_complete()
+            self.server_state.total_requests += 1
         self.stage = ANSWERED  # a message begun after it in this read sets HEAD again
         self.disarm()  # so that message's head, if incomplete, gets a deadline of its own
         return True
+
+    def rest_after_shortcut(self) -> None:
+        """What uvicorn's `on_response_complete` does after an answer with no request behind
+        it, but its keep-alive deadline is checked lazily: one timer per keep-alive period,
+        not one made and cancelled per request (a timer handle, a heap push and a cancel)."""
+        self.server_state.total_requests += 1
+        self.flow.resume_reading()
+        self.idle_since = self.loop.time()
+        if self.idle_deadline is None:
+            self.idle_deadline = self.loop.call_later(self.timeout_keep_alive, self.idle_due)
+        self.pool.rest(self)
+
+    def idle_due(self) -> None:
+        """Close the connection when idle for the keep-alive timeout since its last answer on
+        the spot; look again when that time comes. A request in flight (or an answer on
+        uvicorn's path, which arms uvicorn's own timer) leaves the connection open."""
+        self.idle_deadline = None
+        if self.idle_since is None:
+            return
+        remaining = self.idle_since + self.timeout_keep_alive - self.loop.time()
+        if remaining > 0:
+            self.idle_deadline = self.loop.call_later(remaining, self.idle_due)
+        else:
+            self.timeout_keep_alive_handler()
 
     def on_response_complete(self) -> None:
         idle = not self.pipeline

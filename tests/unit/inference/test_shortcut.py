@@ -314,3 +314,29 @@ def test_after_an_answer_on_the_spot_an_idle_connection_gets_no_408_but_a_late_h
         late = coming.next()
     assert late.startswith(b"HTTP/1.1 408 "), late
     assert shortcuts(pod) == 3
+
+
+def test_a_connection_answered_on_the_spot_closes_when_idle_for_the_keep_alive_timeout(
+    make_pod: Any, root: Path
+) -> None:
+    """The keep-alive deadline after answers on the spot is checked lazily (one timer per
+    period): a connection asked every 0.4 s stays open past several periods of 1 s, and is
+    closed once idle for 1 s, not before."""
+    models.write_routing(root, models.publish_text(root))
+    pod = make_pod(keepalive_timeout=1.0)
+    head, body = request(b'{"input": "hello"}')
+    with socket.create_connection(address(pod), timeout=10) as conn:
+        started = idle = time.monotonic()
+        while idle - started < 2.6:  # answers spanning three keep-alive periods
+            if idle > started:
+                time.sleep(0.4)
+            conn.sendall(head + body)
+            assert read_answer(conn).startswith(b"HTTP/1.1 200 OK\r\n"), "closed while busy"
+            idle = time.monotonic()
+        assert shortcuts(pod) >= 6, "the premise: every answer came on the spot"
+        conn.settimeout(0.6)  # idle for over half the timeout: still open
+        with pytest.raises(TimeoutError):
+            conn.recv(1)
+        conn.settimeout(3.0)
+        assert conn.recv(1) == b"", "closed by the server once idle"
+        assert 1.0 - 0.05 <= time.monotonic() - idle <= 2.0
