@@ -1,15 +1,15 @@
 """The live page of one process: `GET /status` (JSON) and `/static/monitoring.html` (port 8000).
 
-Read-only and cheap: built when asked from the serving state and the Prometheus metrics the
-service already keeps, so nothing is added to the prediction path. Digests are cut to a short
-prefix; no token, key, path or load-failure reason is shown (those stay on the admin port).
+Read-only and cheap: built when asked from the serving state, the tallies and the Prometheus
+metrics the service already keeps, so nothing is added to the prediction path. Digests are cut
+to a short prefix; no token, key, path or load-failure reason is shown (those stay on the
+admin port).
 """
 
 from __future__ import annotations
 
 import math
 import socket
-from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +25,9 @@ from starlette.staticfiles import StaticFiles
 from hotswap.store.reports import ReloadFailure
 from hotswap.store.routes import Arm
 from hotswap_inference import endpoints
-from hotswap_inference.metrics import Metrics
+from hotswap_inference.metrics import LATENCY_BUCKETS, Metrics
 from hotswap_inference.services import Service
+from hotswap_inference.signals import Tallies, cumulative
 
 STATIC_DIR = Path(__file__).parent / "static"
 DIGEST_CHARS = len("sha256:") + 12
@@ -47,7 +48,7 @@ def status_of(service: Service) -> dict[str, Any]:
         "weight": routing.weight if routing else 0,
         "stickyHeader": routing.sticky_header if routing else None,
         "mirrorPercent": routing.mirror_percent if routing else 0,
-        "traffic": traffic_of(service.metrics, service.model),
+        "traffic": traffic_of(service.tallies),
         "reloads": reloads_of(service.metrics, service.model),
         "lastError": short_error(service.reloader.last_error),
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -71,27 +72,18 @@ def samples_of(metric: MetricWrapperBase, model: str, suffix: str) -> Iterator[S
                 yield sample
 
 
-def traffic_of(metrics: Metrics, model: str) -> list[dict[str, Any]]:
-    """One row per (version, arm) ever answered: requests, 5xx errors, latency quantiles."""
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for sample in samples_of(metrics.requests, model, "_total"):
-        key = (sample.labels["version"], sample.labels["arm"])
-        row = rows.setdefault(key, {"version": key[0], "arm": key[1], "requests": 0, "errors": 0})
-        row["requests"] += int(sample.value)
-        row["errors"] += int(sample.value) if sample.labels["code"].startswith("5") else 0
-    for key, buckets in buckets_of(metrics, model).items():
-        if key in rows:
-            rows[key] |= {name: quantile_ms(q, buckets) for name, q in QUANTILES.items()}
-    return sorted(rows.values(), key=lambda row: (row["version"], row["arm"]))
-
-
-def buckets_of(metrics: Metrics, model: str) -> dict[tuple[str, str], list[tuple[float, float]]]:
-    """Cumulative (upper bound, count) pairs of the duration histogram, per (version, arm)."""
-    found: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    for sample in samples_of(metrics.duration, model, "_bucket"):
-        key = (sample.labels["version"], sample.labels["arm"])
-        found[key].append((float(sample.labels["le"]), sample.value))
-    return {key: sorted(pairs) for key, pairs in found.items()}
+def traffic_of(tallies: Tallies) -> list[dict[str, Any]]:
+    """One row per (version, arm) ever routed: requests, 5xx errors, latency quantiles."""
+    rows = []
+    for tally in tallies.arms():
+        if not tally.assigned:
+            continue  # feedback only
+        codes = dict(tally.codes)
+        row = {"version": tally.version, "arm": tally.arm, "requests": sum(codes.values())}
+        row["errors"] = sum(count for code, count in codes.items() if code.startswith("5"))
+        latency = cumulative(LATENCY_BUCKETS, tally.latency)
+        rows.append(row | {name: quantile_ms(q, latency) for name, q in QUANTILES.items()})
+    return rows
 
 
 def quantile_ms(q: float, buckets: list[tuple[float, float]]) -> float | None:

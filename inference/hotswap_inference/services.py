@@ -31,7 +31,7 @@ from hotswap_inference import (
 )
 from hotswap_inference.errors import NotReady, ServiceError
 from hotswap_inference.exchanges import Exchange
-from hotswap_inference.metrics import ArmSeries, Metrics
+from hotswap_inference.metrics import Metrics
 from hotswap_inference.predictors import Predictions
 from hotswap_inference.settings import Settings
 
@@ -62,8 +62,7 @@ class Call:
     served: states.Served
     request_id: str
     started: float
-    series: ArmSeries  # its metric series, resolved once per (version, arm)
-    tally: signals.ArmTally  # its signals
+    tally: signals.ArmTally  # its counts: signals and metric series (`signals.TallyCollector`)
 
 
 class Service:
@@ -96,7 +95,7 @@ class Service:
             self.model, metrics=self.metrics, log=self.log_shadow, maxsize=settings.mirror_queue
         )
         self.tallies = signals.Tallies(slow_seconds=settings.slow_seconds)
-        self.metrics.watch_signals(self.model, self.tallies.snapshot)
+        self.metrics.registry.register(signals.TallyCollector(self.model, self.tallies))
         keys = signing.Keys(settings.feedback_secret)
         self.signer = signing.Signer(keys, ttl_seconds=settings.feedback_ttl_seconds)
         self.spent = feedbacks.SpentTokens(ttl_seconds=settings.feedback_ttl_seconds)
@@ -126,10 +125,9 @@ class Service:
 
     def commit(self, choice: Choice) -> Call:
         """Count a chosen request as routed to its arm: the call that follows it."""
-        series = self.metrics.arm_series(self.model, choice.served.version, choice.arm)
-        series.assigned.inc()
         tally = self.tallies.of(choice.served.version, choice.arm)
-        return Call(*choice, series, tally)
+        tally.assigned += 1
+        return Call(*choice, tally)
 
     async def answer(self, call: Call, items: list[Any]) -> Predictions:
         """A fast path's own answer inline on the loop; anything sklearn in the threadpool."""
@@ -142,21 +140,12 @@ class Service:
     def finish(self, call: Call, items: list[Any], predictions: Predictions) -> Predictions:
         """Count, log and mirror one answered request (on the event loop thread)."""
         latency = time.perf_counter() - call.started
-        self.observe(call, predictions, latency)
+        call.tally.answered(latency, predictions)
         self.log_predictions(call, predictions, latency)
         self.maybe_mirror(call, items)
         return predictions
 
-    def observe(self, call: Call, predictions: Predictions, latency: float) -> None:
-        series = call.series
-        series.answered.inc()
-        series.duration.observe(latency)
-        for value in predictions.confidences:
-            series.confidence.observe(value)
-        call.tally.answered(latency, predictions)
-
     def count_failure(self, call: Call, status: int) -> None:
-        self.metrics.requests.labels(self.model, call.served.version, call.arm, str(status)).inc()
         call.tally.failed(status)
 
     def feedback_token(self, call: Call) -> str | None:

@@ -113,6 +113,16 @@ def test_signals_count_per_arm_answers_server_errors_slow_answers_and_labels(
         assert total(labels, arm="canary", label=label) == count, labels
     requests = series["hotswap_inference_requests_total"]
     assert total(requests, arm="canary", code="500") == 3 and total(requests, code="400") == 4
+    assert total(requests, arm="stable", code="200") == 6, requests
+    routed = series["hotswap_abtest_requests_total"]  # answered, refused and failed alike
+    assert total(routed, arm="stable") == 8 and total(routed, arm="canary") == 7, routed
+    for seen in (seen_stable, seen_canary):
+        key = {"arm": seen.arm, "version": seen.version}
+        durations = series["hotswap_inference_request_duration_seconds_bucket"]
+        assert total(durations, le="+Inf", **key) == seen.latency.count, durations
+        assert total(durations, le="0.001", **key) <= seen.latency.count
+        count = series["hotswap_inference_prediction_confidence_ratio_count"]
+        assert total(count, **key) == seen.confidence.count, count
     info = series["hotswap_inference_process_info"]
     assert [got["epoch"] for got, _ in info] == [report.signals.epoch], info
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from hotswap_inference import metrics as inference_metrics
+from hotswap_inference import signals
 from hotswap_operator import metrics as operator_metrics
 from prometheus_client import CollectorRegistry
 
@@ -51,6 +52,7 @@ def rule_expressions() -> list[str]:
 def exported_metrics() -> set[str]:
     registry = CollectorRegistry()
     inference_metrics.Metrics(registry)
+    registry.register(signals.TallyCollector("m", signals.Tallies(slow_seconds=1.0)))
     operator_metrics.Metrics(registry)
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
     names = {
