@@ -6,11 +6,17 @@ MANIFEST.json and registers the version.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from hotswap.store import files, layout
+
+# model.joblib is written as a plain pickle (arrays in line, protocol 5): `joblib.load` reads it
+# as it reads any pickle, and the inference pods read it with pickle's C unpickler, ~20x faster
+# than joblib's pure-Python one (`loading.PlainUnpickler`).
+PICKLE_PROTOCOL = 5
 
 
 def version_writer(
@@ -37,9 +43,8 @@ def dump_estimator(estimator: Any, path: Path, *, format: str) -> None:
 
         skops.io.dump(estimator, path)
         return
-    import joblib
-
-    joblib.dump(estimator, path)
+    with path.open("wb") as handle:  # a plain pickle: joblib.load and pickle.load read it
+        pickle.dump(estimator, handle, protocol=PICKLE_PROTOCOL)
 
 
 def label_mappings(classes: Sequence[Any]) -> dict[str, Any]:

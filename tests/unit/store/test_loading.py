@@ -10,6 +10,7 @@ import pytest
 from hotswap.store import loading, manifests, publishing
 from hotswap.store.errors import IntegrityError, InvalidName, PathEscape, StoreError
 from hotswap.store.layout import confine
+from hotswap.training import writing
 from tests.unit.store.conftest import MODEL, Publish, write_tiny_model
 
 
@@ -30,6 +31,40 @@ def test_loads_a_verified_version_with_its_files(root: Path, publish: Publish) -
     assert list(loaded.estimator.predict([[0.1], [2.9]])) == ["a", "b"]
     assert loaded.labels == {"labels": ["a", "b"]}
     assert loaded.samples == [[0.5], [2.5]]
+
+
+@pytest.mark.parametrize("writer", ["hotswap train", "joblib.dump"])
+def test_a_model_file_loads_whether_hotswap_or_joblib_wrote_it(
+    root: Path, writer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    estimator = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"])
+
+    def write(folder: Path) -> None:
+        write_tiny_model(folder)  # joblib.dump
+        if writer == "hotswap train":
+            writing.dump_estimator(estimator, folder / "model.joblib", format="joblib")
+
+    published = publishing.publish_version(root, MODEL, write)
+    path = published.path / "model.joblib"
+    with path.open("rb") as handle:  # the premise: which unpickler the file needs
+        if writer == "joblib.dump":
+            with pytest.raises(loading.WrittenByJoblib):
+                loading.PlainUnpickler(handle).load()
+        else:
+            assert list(loading.PlainUnpickler(handle).load().predict([[3.0]])) == ["b"]
+    assert list(joblib.load(path).predict([[0.1], [2.9]])) == ["a", "b"], "joblib reads both"
+
+    through_joblib: list[object] = []
+    real = joblib.load
+    monkeypatch.setattr(
+        joblib, "load", lambda handle: through_joblib.append(handle) or real(handle)
+    )
+    loaded = loading.load_version(root, MODEL, published.version, expected_digest=published.digest)
+    assert list(loaded.estimator.predict([[0.1], [2.9]])) == ["a", "b"]
+    assert len(through_joblib) == (1 if writer == "joblib.dump" else 0)
 
 
 def test_skops_format_loads_with_the_trusted_types(root: Path) -> None:
