@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,9 +26,9 @@ from hotswap_operator import (
     statuses,
 )
 from hotswap_operator.actuating import Actuated
-from hotswap_operator.deciding import Decision
+from hotswap_operator.deciding import Decision, Event
 from hotswap_operator.observing import World
-from hotswap_operator.reloading import Reply
+from hotswap_operator.reloading import Reply, reports
 from hotswap_operator.runtimes import Context
 from hotswap_operator.statuses import CanaryStatus
 
@@ -37,19 +37,37 @@ MAX_PASSES = 8
 
 
 def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """Passes until nothing moves (bounded); returns the body as last written."""
+    """Passes until nothing moves (bounded); returns the body as last written. A pass whose
+    signalled pods all answered with the new routing leaves its status to the next one, which
+    decides from those answers: one status write per switch, not one before the answers are
+    read and one after. A pod that did not answer is named at once."""
     started = time.perf_counter()
     spec = specs.parse_canary(body.get("spec"))
-    status = statuses.parse_canary(body.get("status"))
+    status = written_as = statuses.parse_canary(body.get("status"))
+    events: list[Event] = []  # decided since the last write: posted with the next one
     known: dict[str, Reply] = {}  # each pod's last reply in this reconcile
-    for _ in range(MAX_PASSES):
-        status, written, busy = reconcile_once(ctx, body, spec, status, known=known)
+    for remaining in reversed(range(MAX_PASSES)):
+        passed = reconcile_once(ctx, body, spec, status, known=known)
+        status, events = passed.status, events + passed.events
         ctx.metrics.show_canary(ctx.name, spec.model, status)
-        body = written or body
-        if not busy:
+        if (status != written_as or events) and not (passed.confirmed and remaining):
+            body = write_status(ctx, body, written_as, Decision(status, events))
+            written_as, events = status, []
+        if not passed.busy:
             break
     ctx.metrics.reconcile.labels("Canary").observe(time.perf_counter() - started)
     return body
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One pass: the status it decided, its events, whether it signalled pods and each one
+    answered with the routing, and whether anything moved (another pass is worthwhile)."""
+
+    status: CanaryStatus
+    events: list[Event]
+    confirmed: bool
+    busy: bool
 
 
 def reconcile_once(
@@ -59,23 +77,26 @@ def reconcile_once(
     status: CanaryStatus,
     *,
     known: dict[str, Reply],
-) -> tuple[CanaryStatus, dict[str, Any] | None, bool]:
-    """One pass: the new status, the body written (if any), whether anything moved. `known`
-    (the pods' last replies, by name) is read and brought up to date."""
+) -> Pass:
+    """Observe, decide, actuate; the status to write. `known` (the pods' last replies, by
+    name) is read and brought up to date."""
     observed, world = observing.observe(ctx, body, spec, status, known=known)
     decision = deciding.next_decision(spec, status, observed, datetime.now(UTC))
     known.update((reply.pod.name, reply) for reply in world.replies)
     actuated = carry_out(ctx, spec, decision, world=world, generation=status.routing_generation)
     known.update((reply.pod.name, reply) for reply in actuated.signalled)
-    routing, acted = actuated.routing, actuated.acted
     new = decision.status
-    if routing is not None:
-        new = replace(new, routing_generation=routing.generation)
-        ctx.metrics.show_serving(spec.model, routing)
-    written = None
-    if new != status:
-        written = write_status(ctx, body, status, Decision(new, decision.events))
-    return new, written, acted or new != status
+    if actuated.routing is not None:
+        new = replace(new, routing_generation=actuated.routing.generation)
+        ctx.metrics.show_serving(spec.model, actuated.routing)
+    busy = actuated.acted or new != status
+    return Pass(new, list(decision.events), confirmed(actuated), busy)
+
+
+def confirmed(actuated: Actuated) -> bool:
+    """Pods were signalled and every one answered that it serves the routing."""
+    routing, replies = actuated.routing, actuated.signalled
+    return routing is not None and bool(replies) and all(reports(r, routing) for r in replies)
 
 
 def carry_out(
