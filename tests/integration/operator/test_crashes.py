@@ -217,8 +217,8 @@ def expect_kills_of_a_stepped_rollout(point: str, kills: list[dict[str, Any]]) -
     """`current` switches once, at the promotion; every other point is crossed at each stage
     (canary at 0, 20%, ..., 90%, promoted; the status once per stage, after the pods'
     answers), and a life is armed at every other stage, so it is killed there 3 times before
-    the rollout completes; each routing generation is written once (a killed life's write is superseded,
-    never repeated)."""
+    the rollout completes; each routing generation is written once (a killed life's write is
+    superseded, never repeated)."""
     details = [kill["detail"] for kill in kills]
     if point == faults.CURRENT_SWITCHED:
         assert len(details) == 1, f"expected one kill, at the promotion: {details}"
