@@ -37,10 +37,10 @@ MAX_PASSES = 8
 
 
 def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
-    """Passes until nothing moves (bounded); returns the body as last written. A pass whose
-    signalled pods all answered with the new routing leaves its status to the next one, which
-    decides from those answers: one status write per switch, not one before the answers are
-    read and one after. A pod that did not answer is named at once."""
+    """Passes until nothing moves (bounded); returns the body as last written. A switch of the
+    stable alone (Immediate, or an instant rollback) whose signalled pods all answered leaves
+    its status to the next pass, which decides from those answers: one status write per
+    switch, not one before the answers are read and one after (`may_wait`)."""
     started = time.perf_counter()
     spec = specs.parse_canary(body.get("spec"))
     status = written_as = statuses.parse_canary(body.get("status"))
@@ -50,7 +50,8 @@ def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         passed = reconcile_once(ctx, body, spec, status, known=known)
         status, events = passed.status, events + passed.events
         ctx.metrics.show_canary(ctx.name, spec.model, status)
-        if (status != written_as or events) and not (passed.confirmed and remaining):
+        waits = remaining > 0 and may_wait(written_as, passed)
+        if (status != written_as or events) and not waits:
             body = write_status(ctx, body, written_as, Decision(status, events))
             written_as, events = status, []
         if not passed.busy:
@@ -91,6 +92,17 @@ def reconcile_once(
         ctx.metrics.show_serving(spec.model, actuated.routing)
     busy = actuated.acted or new != status
     return Pass(new, list(decision.events), confirmed(actuated), busy)
+
+
+def may_wait(written: CanaryStatus, passed: Pass) -> bool:
+    """Whether the status of `passed` may wait for the next pass's write. Only for a switch of
+    the stable alone, with no canary arm before (as written) or after: if the operator dies
+    before the next write, its next life decides the same routing from spec.version again, so
+    nothing goes back. A stepped rollout's stage is in the status alone: a new life would
+    route as the status says, a step back (for a promotion, `current` back to the old version,
+    as a session-5 attempt showed in test_crashes.py), so it is written at once."""
+    stable_only = written.canary_version is None and passed.status.canary_version is None
+    return stable_only and passed.confirmed
 
 
 def confirmed(actuated: Actuated) -> bool:
