@@ -437,7 +437,11 @@ class Outbox:
     def send(self) -> None:
         waiting, self.waiting = self.waiting, []
         for connection in waiting:
-            connection.flush()
+            try:
+                connection.flush()
+            except Exception:  # one broken connection must not keep the others' answers
+                log.exception("Exception sending a connection's answers")
+                connection.transport.abort()
 
 
 class Batched:

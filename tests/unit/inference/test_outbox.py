@@ -124,3 +124,22 @@ def test_everything_else_is_the_transport_s_own(loop: asyncio.AbstractEventLoop)
     assert connection.is_closing() is False
     transport.closed = True
     assert connection.is_closing() is True
+
+
+def test_a_connection_whose_write_fails_is_aborted_and_the_others_still_send(
+    loop: asyncio.AbstractEventLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = Outbox(loop)
+    broken, failing = connect(outbox)
+    healthy, fine = connect(outbox)
+
+    def refuse(data: bytes) -> None:
+        raise RuntimeError("Cannot call write() after write_eof()")
+
+    broken.write = refuse  # type: ignore[method-assign]
+    failing.write(b"answer")
+    fine.write(b"answer")
+    end_pass(loop)
+    assert healthy.writes == [b"answer"], "the pass's other answers leave"
+    assert broken.events == ["abort"] and broken.closed
+    assert "Exception sending a connection's answers" in caplog.text
