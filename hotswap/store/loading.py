@@ -121,6 +121,9 @@ def _deserialize(handle: BinaryIO, fmt: str, trusted: Sequence[str]) -> Any:
     return joblib.load(handle)
 
 
+JOBLIB_WRAPPERS = ("NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper")  # its array classes
+
+
 class WrittenByJoblib(Exception):
     """The file holds joblib's array wrappers: only joblib's unpickler reads it."""
 
@@ -136,6 +139,3 @@ class PlainUnpickler(pickle.Unpickler):
         if module.startswith("joblib.") and name in JOBLIB_WRAPPERS:
             raise WrittenByJoblib(name)
         return super().find_class(module, name)
-
-
-JOBLIB_WRAPPERS = ("NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper")

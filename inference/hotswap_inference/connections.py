@@ -280,12 +280,12 @@ class Protocol(HttpToolsProtocol):
             self.transport.close()
             return True
         self.pool.shortcuts += 1
+        self.server_state.total_requests += 1
         self.transport.write(head + content)
         if keep_alive:
             self.rest_after_shortcut()
         else:
             self.transport.close()
-            self.server_state.total_requests += 1
         self.stage = ANSWERED  # a message begun after it in this read sets HEAD again
         self.disarm()  # so that message's head, if incomplete, gets a deadline of its own
         return True
@@ -294,7 +294,6 @@ class Protocol(HttpToolsProtocol):
         """What uvicorn's `on_response_complete` does after an answer with no request behind
         it, but its keep-alive deadline is checked lazily: one timer per keep-alive period,
         not one made and cancelled per request (a timer handle, a heap push and a cancel)."""
-        self.server_state.total_requests += 1
         self.flow.resume_reading()
         self.idle_since = self.loop.time()
         if self.idle_deadline is None:

@@ -78,9 +78,9 @@ def traffic_of(tallies: Tallies) -> list[dict[str, Any]]:
     for tally in tallies.arms():
         if not tally.assigned:
             continue  # feedback only
-        codes = dict(tally.codes)
-        row = {"version": tally.version, "arm": tally.arm, "requests": sum(codes.values())}
-        row["errors"] = sum(count for code, count in codes.items() if code.startswith("5"))
+        _, errors = tally.counted()
+        requests = sum(dict(tally.codes).values())  # every answer, 4xx included
+        row = {"version": tally.version, "arm": tally.arm, "requests": requests, "errors": errors}
         latency = cumulative(LATENCY_BUCKETS, tally.latency)
         rows.append(row | {name: quantile_ms(q, latency) for name, q in QUANTILES.items()})
     return rows

@@ -46,14 +46,12 @@ class ArmTally:
         "codes",
         "confidence",
         "confidence_sum",
-        "errors",
         "feedback_count",
         "feedback_squares",
         "feedback_sum",
         "labels",
         "latency",
         "latency_sum",
-        "requests",
         "slow",
         "slow_seconds",
         "version",
@@ -61,7 +59,7 @@ class ArmTally:
 
     def __init__(self, version: str, arm: str, *, slow_seconds: float) -> None:
         self.version, self.arm, self.slow_seconds = version, arm, slow_seconds
-        self.requests = self.errors = self.slow = self.feedback_count = self.assigned = 0
+        self.slow = self.feedback_count = self.assigned = 0
         self.codes: dict[str, int] = {}  # answers by HTTP status code, refusals included
         self.latency_sum = self.confidence_sum = self.feedback_sum = self.feedback_squares = 0.0
         self.latency = [0] * (len(LATENCY_BUCKETS) + 1)
@@ -70,7 +68,6 @@ class ArmTally:
 
     def answered(self, latency: float, predictions: Predictions) -> None:
         """A 200 answer: its latency, and one label and confidence per input."""
-        self.requests += 1
         codes = self.codes
         codes["200"] = codes.get("200", 0) + 1
         self.latency[bisect_left(LATENCY_BUCKETS, latency)] += 1
@@ -85,12 +82,16 @@ class ArmTally:
             self.confidence_sum += value
 
     def failed(self, status: int) -> None:
-        """A request that ended in an error: a 5xx counts against the version, a 4xx not."""
+        """A request that ended in an error (counted by its code; see `counted`)."""
         code = str(status)
         self.codes[code] = self.codes.get(code, 0) + 1
-        if status >= 500:
-            self.requests += 1
-            self.errors += 1
+
+    def counted(self) -> tuple[int, int]:
+        """What analysis counts, (requests, errors): 200 answers and 5xx count against the
+        version, a 4xx (the caller's fault) does not."""
+        codes = dict(self.codes)
+        errors = sum(count for code, count in codes.items() if code.startswith("5"))
+        return codes.get("200", 0) + errors, errors
 
     def credit(self, reward: float) -> None:
         self.feedback_count += 1
@@ -98,11 +99,12 @@ class ArmTally:
         self.feedback_squares += reward * reward
 
     def snapshot(self) -> reports.ArmSignals:
+        requests, errors = self.counted()
         return reports.ArmSignals(
             self.version,
             self.arm,
-            requests=self.requests,
-            errors=self.errors,
+            requests=requests,
+            errors=errors,
             slow=self.slow,
             latency=reports.Histogram(LATENCY_BUCKETS, tuple(self.latency), self.latency_sum),
             feedback_count=self.feedback_count,
