@@ -1,26 +1,32 @@
-"""Swap benchmark: latency while versions swap under load, against a steady window.
+"""Swap benchmark: latency while versions swap under load, against steady windows.
 
-Two phases, each a swap window then a steady window as long under the same load
+Two phases, each swap windows and as many steady windows under the same load, interleaved
 (wrk, one thread per replica, pinned to core 1; the replicas, real `hotswap serve` processes
 on 127.0.0.10+, pinned to core 0):
-  pods     N replicas alone; the swap window POSTs a new routing (the stable alternating
+  pods     N replicas alone; a swap window POSTs a new routing (the stable alternating
            between two versions, each a fresh load) to every replica's /admin/reload at a
            fixed rate: the pods' own cost of a reload.
   canary   the local control plane (kube-apiserver, etcd, the operator) and N replicas as
-           pods; the swap window changes the Canary's spec.version at a fixed rate (Immediate)
+           pods; a swap window changes the Canary's spec.version at a fixed rate (Immediate)
            and times each switch to every pod confirmed (bench/switch.py's watch): the
            whole path.
-Per window: requests, failed (socket errors + non-2xx), p50/p99/max; inside the pods, the
-event-loop lag probe (`hotswap_inference_loop_lag_seconds{during}`, p99 from its buckets, and
-`hotswap_inference_reload_loop_lag_max_seconds`, the longest stall of each reload, read before
-the next one: `wall`, and `threads`, the part the pod's own threads ran meanwhile, i.e. without
-the time the machine did not run the pod). Targets (issue 13): swap-window p99 <= 1.5x steady;
-the longest loop stall during a reload < 5 ms; at N = 10 the switch p50 <= 0.2 s and p99 <=
-0.5 s. The load average is printed: on shared cores, compare the windows of one run, not runs.
+The swaps are split over `--rounds` swap windows; each has a steady window as long beside it,
+swap first in even rounds and steady first in odd ones (A B B A ...), so a drift of the shared
+machine falls on both kinds alike. Every window ticks at the same rate and reads the pods'
+stall gauge 0.1 s after each tick; a swap window swaps at its ticks, a steady one does not:
+the kinds differ by the swaps alone. wrk's latency histograms are pooled per kind; p50/p99/max
+come from the pooled histograms, and each round's swap/steady p99 ratio is printed beside them
+(the spread says how far one round can be trusted). Inside the pods: the event-loop lag probe
+(`hotswap_inference_loop_lag_seconds{during}`, p99 from its buckets) and
+`hotswap_inference_reload_loop_lag_max_seconds`, the longest stall of each reload: `wall`, and
+`threads`, the part the pod's own threads ran meanwhile (without the time the machine did not
+run the pod). Targets (issue 13): swap p99 <= 1.5x steady; the longest loop stall during a
+reload < 5 ms; at N = 10 the switch p50 <= 0.2 s and p99 <= 0.5 s. The load average is
+printed: on shared cores, compare the kinds of one run, not runs.
 Prints a table; writes bench/results/swap-<timestamp>.json.
 
     .venv/bin/python bench/swap.py [--replicas 3] [--canary-replicas 10] [--swaps 20]
-        [--rate 1] [--connections 4] [--pause-ms 2] [--phases pods,canary]
+        [--rounds 4] [--rate 1] [--connections 4] [--pause-ms 2] [--phases pods,canary]
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +90,12 @@ done = function(summary, latency, requests)
     '"non_2xx": %%d, "p50_us": %%d, "p99_us": %%d, "max_us": %%d}\\n', summary.requests,
     summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
     latency:percentile(50), latency:percentile(99), latency.max))
+  local pairs = {}
+  for i = 1, #latency do
+    local us, count = latency(i)
+    pairs[#pairs + 1] = us .. ":" .. count
+  end
+  io.write("HISTOGRAM " .. table.concat(pairs, ",") .. "\\n")
 end
 """
 
@@ -117,11 +130,28 @@ def stop_wrk(load: subprocess.Popen[str]) -> dict[str, Any]:
         "requests": raw["requests"],
         "failed": raw["errors"] + raw["non_2xx"],
         "seconds": raw["duration_us"] / 1e6,
-        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
-        "p50_ms": raw["p50_us"] / 1e3,
-        "p99_ms": raw["p99_us"] / 1e3,
-        "max_ms": raw["max_us"] / 1e3,
+        "histogram": read_histogram(out),
     }
+
+
+def read_histogram(out: str) -> Counter[int]:
+    """The `HISTOGRAM us:count,...` line of the script's `done`: every latency wrk recorded."""
+    line = next((x for x in out.splitlines() if x.startswith("HISTOGRAM ")), "HISTOGRAM ")
+    found: Counter[int] = Counter()
+    for pair in filter(None, line.removeprefix("HISTOGRAM ").split(",")):
+        us, count = pair.split(":")
+        found[int(us)] += int(count)
+    return found
+
+
+def quantile_us(histogram: Counter[int], q: float) -> int:
+    """The smallest recorded latency with at least `q` of the requests at or below it."""
+    total, seen = sum(histogram.values()), 0
+    for us in sorted(histogram):
+        seen += histogram[us]
+        if seen >= q * total:
+            return us
+    return 0
 
 
 def scrape(pod: replicas.Replica) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -146,16 +176,21 @@ def lag_buckets(pods: list[replicas.Replica], during: str) -> dict[float, float]
     return summed
 
 
-def lag_window(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
-    """The lags observed between two scrapes: count, p99 and the largest bucket bound hit."""
-    bounds = sorted(after)
-    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+def lag_delta(before: dict[float, float], after: dict[float, float]) -> Counter[float]:
+    """The lags observed between two scrapes, by bucket bound (cumulative)."""
+    return Counter({bound: after[bound] - before.get(bound, 0.0) for bound in after})
+
+
+def lag_summary(delta: Counter[float]) -> dict[str, Any]:
+    """Count, p99 and the largest bucket bound hit of cumulative bucket counts."""
+    bounds = sorted(delta)
+    counts = [delta[b] for b in bounds]
     total = counts[-1] if counts else 0.0
     if not total:
         return {"observed": 0, "p99_le_s": None, "max_le_s": None, "over_5ms": 0}
     p99 = next(b for b, c in zip(bounds, counts, strict=True) if c >= 0.99 * total)
     worst = next(b for b, c in zip(bounds, counts, strict=True) if c >= total)
-    over = total - dict(zip(bounds, counts, strict=True)).get(TARGET_STALL_S, total)
+    over = total - delta.get(TARGET_STALL_S, total)
     return {"observed": int(total), "p99_le_s": p99, "max_le_s": worst, "over_5ms": int(over)}
 
 
@@ -176,27 +211,105 @@ def pin(pods: list[replicas.Replica], core: str = "0") -> None:
                        check=True, capture_output=True)  # fmt: skip
 
 
-def measure_window(
-    pods: list[replicas.Replica], command: list[str], *, seconds: float, swaps: Swaps = None
+Tick = Callable[[int], dict[str, Any]]  # the i-th swap of a phase: what it measured
+
+
+def run_window(
+    pods: list[replicas.Replica],
+    command: list[str],
+    *,
+    seconds: float,
+    ticks_of: Iterator[int],
+    swap: Tick | None,
 ) -> dict[str, Any]:
-    """Load for `seconds`, or while `swaps` runs when given; wrk's figures and the pods' loop
-    lag over the window, and what `swaps` returned."""
+    """wrk for `seconds` (after 0.5 s to connect); at each tick, `swap` (none in a steady
+    window), then the pods' stall gauge read 0.1 s later. wrk's figures and histogram, the
+    pods' loop-lag buckets over the window, and what each swap measured."""
     lag_before = {d: lag_buckets(pods, d) for d in ("steady", "reload")}
     load = start_wrk(command)
     time.sleep(0.5)  # wrk connected
-    extra = swaps() if swaps else time.sleep(seconds)
+    ends_at = time.monotonic() + seconds
+    swaps = []
+    for index in ticks_of:
+        measured = swap(index) if swap else {}
+        time.sleep(0.1)  # the heap freeze ends the reload's window
+        swaps.append(measured | {"stall": reload_max(pods)})
+    time.sleep(max(0.0, ends_at - time.monotonic()))
     result = stop_wrk(load)
-    result["loop_lag"] = {d: lag_window(lag_before[d], lag_buckets(pods, d)) for d in lag_before}
-    return result | (extra or {})
+    lags = {d: lag_delta(lag_before[d], lag_buckets(pods, d)) for d in lag_before}
+    return result | {"lag": lags, "swaps": swaps if swap else []}
 
 
-def compare_windows(
-    pods: list[replicas.Replica], command: list[str], swaps: Callable[[], dict[str, Any]]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The swap window, then a steady window as long, under the same load."""
-    swapping = measure_window(pods, command, seconds=0, swaps=swaps)
-    steady = measure_window(pods, command, seconds=swapping["seconds"])
-    return steady, swapping
+def paired_windows(
+    pods: list[replicas.Replica], command: list[str], swap: Tick, args: Any
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """`args.rounds` swap windows and as many steady ones, interleaved A B B A ...: the two
+    kinds pooled, and each round's figures."""
+    per_window = max(1, args.swaps // args.rounds)
+    seconds = per_window / args.rate
+    numbers = iter(range(per_window * args.rounds))
+    windows: dict[str, list[dict[str, Any]]] = {"steady": [], "swap": []}
+    for round_ in range(args.rounds):
+        order = ("swap", "steady") if round_ % 2 == 0 else ("steady", "swap")
+        for kind in order:
+            count = ticks(args.rate, count=per_window)
+            indices = (next(numbers) for _ in count) if kind == "swap" else count
+            windows[kind].append(run_window(
+                pods, command, seconds=seconds, ticks_of=indices,
+                swap=swap if kind == "swap" else None,
+            ))  # fmt: skip
+    rounds = [round_figures(s, w) for s, w in zip(windows["steady"], windows["swap"], strict=True)]
+    return pooled(windows["steady"], "steady"), pooled(windows["swap"], "reload"), rounds
+
+
+def pooled(windows: list[dict[str, Any]], during: str) -> dict[str, Any]:
+    """One kind's windows as one: requests, failed, latency from the merged histograms, the
+    loop lag `during` steady or reload, and every swap's measurements."""
+    histogram: Counter[int] = sum((w["histogram"] for w in windows), Counter())
+    seconds = sum(w["seconds"] for w in windows)
+    requests = sum(w["requests"] for w in windows)
+    swaps = [swap for w in windows for swap in w["swaps"]]
+    return {
+        "windows": len(windows),
+        "requests": requests,
+        "failed": sum(w["failed"] for w in windows),
+        "seconds": seconds,
+        "rps": requests / seconds,
+        **latency_ms(histogram),
+        "loop_lag": lag_summary(sum((w["lag"][during] for w in windows), Counter())),
+        "swaps": len(swaps),
+        **swap_figures(swaps),
+    }
+
+
+def latency_ms(histogram: Counter[int]) -> dict[str, float]:
+    return {
+        "p50_ms": quantile_us(histogram, 0.50) / 1e3,
+        "p99_ms": quantile_us(histogram, 0.99) / 1e3,
+        "max_ms": max(histogram, default=0) / 1e3,
+    }
+
+
+def round_figures(steady: dict[str, Any], swapping: dict[str, Any]) -> dict[str, Any]:
+    """One round: each kind's latency and requests, and the swap/steady p99 ratio."""
+    kinds = {k: latency_ms(w["histogram"]) | {"requests": w["requests"], "failed": w["failed"]}
+             for k, w in (("steady", steady), ("swap", swapping))}  # fmt: skip
+    return kinds | {"p99_ratio": kinds["swap"]["p99_ms"] / kinds["steady"]["p99_ms"]}
+
+
+def swap_figures(swaps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The swaps' durations (a reload to every pod, or a switch confirmed on every pod) and
+    the longest stall of a reload, by part."""
+    found: dict[str, Any] = {
+        "stall_max_s": max((s["stall"]["wall"] for s in swaps), default=0.0),
+        "stall_threads_max_s": max((s["stall"]["threads"] for s in swaps), default=0.0),
+    }
+    for key in ("reload_s", "switch_s"):
+        values = [s[key] for s in swaps if key in s]
+        if values:
+            found[key] = summary(values)
+            found[f"raw_{key}"] = values
+    return found
 
 
 def ticks(rate: float, *, count: int) -> Iterator[int]:
@@ -235,24 +348,15 @@ def reload_all(pods: list[replicas.Replica], routing: Routing) -> float:
     return max(done)
 
 
-def admin_swaps(pods: list[replicas.Replica], arms: tuple[Arm, Arm], args: Any) -> Any:
-    """`args.swaps` reloads at `args.rate` per second, each to every pod at once, each a fresh
-    load of a version."""
-    durations: list[float] = []
-    stalls: list[dict[str, float]] = []
-    for index in ticks(args.rate, count=args.swaps):
+def admin_swap(pods: list[replicas.Replica], arms: tuple[Arm, Arm]) -> Tick:
+    """The i-th swap: a routing to every pod at once, its stable the other version (a fresh
+    load each time)."""
+
+    def swap(index: int) -> dict[str, Any]:
         routing = Routing(stable=arms[(index + 1) % 2], generation=1000 + index)
-        durations.append(reload_all(pods, routing))
-        time.sleep(0.1)  # the heap freeze ends the reload's window
-        stalls.append(reload_max(pods))
-    return {"swaps": len(durations), "reload_s": summary(durations), **worst_stalls(stalls)}
+        return {"reload_s": reload_all(pods, routing)}
 
-
-def worst_stalls(stalls: list[dict[str, float]]) -> dict[str, float]:
-    return {
-        "stall_max_s": max((s["wall"] for s in stalls), default=0.0),
-        "stall_threads_max_s": max((s["threads"] for s in stalls), default=0.0),
-    }
+    return swap
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -284,29 +388,23 @@ def phase_pods(workdir: Path, args: Any) -> dict[str, Any]:
         pin(pods)
         targets = [p.target for p in pods]
         command = wrk_command(targets, bodies(root, first.version), args, workdir=workdir)
-        warm = measure_window(pods, command, seconds=2.0)
-        steady, swapping = compare_windows(pods, command, lambda: admin_swaps(pods, arms, args))
-        print_pair("pods", args.replicas, steady, swapping)
-        return {"replicas": args.replicas, "warmup": warm, "steady": steady, "swap": swapping}
+        run_window(pods, command, seconds=2.0, ticks_of=iter(()), swap=None)  # warm-up
+        steady, swapping, rounds = paired_windows(pods, command, admin_swap(pods, arms), args)
+        print_pair("pods", args.replicas, steady, swapping, rounds)
+        return {"replicas": args.replicas, "steady": steady, "swap": swapping, "rounds": rounds}
     finally:
         for pod in pods:
             replicas.stop_replica(pod)
 
 
-def canary_swaps(env: Any, pair: tuple[Any, Any], args: Any) -> Any:
-    """`args.swaps` spec.version changes at `args.rate` per second at most (each waits for its
-    switch to be confirmed on every pod); the confirmation times."""
-    confirm: list[float] = []
-    stalls: list[dict[str, float]] = []
-    for index in ticks(args.rate, count=args.swaps):
+def canary_swap(env: Any, pair: tuple[Any, Any]) -> Tick:
+    """The i-th swap: spec.version to the other version, timed until every pod confirmed it."""
+
+    def swap(index: int) -> dict[str, Any]:
         seconds, _ = switch.switch(env, pair[(index + 1) % 2], pods=len(env.pods))
-        confirm.append(seconds)
-        time.sleep(0.1)
-        stalls.append(reload_max(env.pods))
-    if len(confirm) % 2:
-        switch.switch(env, pair[0], pods=len(env.pods))  # pair[0] serves again
-    return {"swaps": len(confirm), "switch_s": summary(confirm), **worst_stalls(stalls),
-            "raw_switch_s": confirm}  # fmt: skip
+        return {"switch_s": seconds}
+
+    return swap
 
 
 def phase_canary(workdir: Path, args: Any) -> dict[str, Any]:
@@ -323,9 +421,10 @@ def phase_canary(workdir: Path, args: Any) -> dict[str, Any]:
         command = wrk_command(
             targets, bodies(env.paths.root, pair[0].version), args, workdir=workdir
         )
-        steady, swapping = compare_windows(env.pods, command, lambda: canary_swaps(env, pair, args))
-    print_pair("canary", args.canary_replicas, steady, swapping)
-    return {"replicas": args.canary_replicas, "steady": steady, "swap": swapping}
+        swap = canary_swap(env, pair)
+        steady, swapping, rounds = paired_windows(env.pods, command, swap, args)
+    print_pair("canary", args.canary_replicas, steady, swapping, rounds)
+    return {"replicas": args.canary_replicas, "steady": steady, "swap": swapping, "rounds": rounds}
 
 
 def quiet(line: str) -> None:
@@ -333,9 +432,11 @@ def quiet(line: str) -> None:
         print(f"  {line}", flush=True)
 
 
-def print_pair(phase: str, count: int, steady: dict[str, Any], swapping: dict[str, Any]) -> None:
+def print_pair(
+    phase: str, count: int, steady: dict[str, Any], swapping: dict[str, Any], rounds: list[Any]
+) -> None:
     for name, window in (("steady", steady), ("swap", swapping)):
-        lag = window["loop_lag"]["reload" if name == "swap" else "steady"]
+        lag = window["loop_lag"]
         print(
             f"  {phase:6s} N={count:<2} {name:6s} {window['rps']:7.0f} req/s  "
             f"p50 {window['p50_ms']:6.2f}  p99 {window['p99_ms']:6.2f}  "
@@ -351,6 +452,8 @@ def print_pair(phase: str, count: int, steady: dict[str, Any], swapping: dict[st
         f"{swapping['stall_threads_max_s'] * 1e3:.1f} ms",
         flush=True,
     )
+    ratios = " ".join(f"{r['p99_ratio']:.2f}" for r in rounds)
+    print(f"  {phase:6s} N={count:<2} p99 swap/steady by round: {ratios}", flush=True)
 
 
 def fmt_le(seconds: float | None) -> str:
@@ -386,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=3, help="pods phase (default 3)")
     parser.add_argument("--canary-replicas", type=int, default=10, help="canary phase (10)")
     parser.add_argument("--swaps", type=int, default=20, help="per phase (default 20)")
+    parser.add_argument("--rounds", type=int, default=4, help="swap/steady window pairs (4)")
     parser.add_argument("--rate", type=float, default=1.0, help="swaps per second at most (1)")
     parser.add_argument("--connections", type=int, default=4, help="per replica (default 4)")
     parser.add_argument("--pause-ms", type=int, default=2, help="per connection between requests")
@@ -398,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load = {"before": os.getloadavg()}
     print(
-        f"swap bench: {args.swaps} swaps at {args.rate:g}/s at most, {args.connections} "
+        f"swap bench: {args.swaps} swaps in {args.rounds} windows at {args.rate:g}/s at most, "
+        f"{args.connections} "
         f"connections per replica, {args.pause_ms} ms pause; load average {load['before'][0]:.2f}"
     )
     figures: dict[str, Any] = {}
