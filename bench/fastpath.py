@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -445,15 +446,29 @@ async def _through_asgi(app: Any, bodies: list[bytes], count: int) -> None:
         await app(scope, receive, send)
 
 
+def core_speed_ms(tries: int = 5) -> float:
+    """Milliseconds a pure-Python loop, `sum(range(10**6))`, takes on one core (best of
+    `tries`): how fast this VM's cores run today. The same code's CPU figures moved 2x between
+    days (session 5: 17-18 ms; session 8: 20-22 ms, CPU per request 141 us where a faster day
+    gave 90), so figures of different days compare only beside this."""
+    best = math.inf
+    for _ in range(tries):
+        started = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - started)
+    return best * 1e3
+
+
 def run_all(args: argparse.Namespace) -> int:
-    load = {"before": os.getloadavg()}
+    load = {"before": os.getloadavg(), "core_speed_ms": core_speed_ms()}
     runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
         workdir = Path(folder)
         models = {**prepare_models(workdir / "models"), "root": str(workdir / "models")}
         print(
             f"fast path bench: {args.connections} connections, {args.seconds:g}s per server, "
-            f"{args.rounds} round(s); load average {load['before'][0]:.2f}; {server_stack()}"
+            f"{args.rounds} round(s); load average {load['before'][0]:.2f}; core speed "
+            f"{load['core_speed_ms']:.1f} ms (sum(range(10**6))); {server_stack()}"
         )
         for number in range(args.rounds):
             print(f"round {number + 1}:", flush=True)

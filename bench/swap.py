@@ -448,7 +448,7 @@ def print_pair(
     print(
         f"  {phase:6s} N={count:<2} {swapping['swaps']} swaps, each p50 {timing['p50']:.3f}s "
         f"p99 {timing['p99']:.3f}s; longest loop stall in a reload "
-        f"{swapping['stall_max_s'] * 1e3:.1f} ms, of it the pod's own threads "
+        f"{swapping['stall_max_s'] * 1e3:.1f} ms, of it the pod's own threads at least "
         f"{swapping['stall_threads_max_s'] * 1e3:.1f} ms",
         flush=True,
     )
@@ -500,11 +500,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"bench/swap.py needs {missing}: `make system-deps` (Debian: apt-get install wrk)")
         return 2
-    load = {"before": os.getloadavg()}
+    load = {"before": os.getloadavg(), "core_speed_ms": fastpath.core_speed_ms()}
     print(
         f"swap bench: {args.swaps} swaps in {args.rounds} windows at {args.rate:g}/s at most, "
         f"{args.connections} "
-        f"connections per replica, {args.pause_ms} ms pause; load average {load['before'][0]:.2f}"
+        f"connections per replica, {args.pause_ms} ms pause; load average {load['before'][0]:.2f}; "
+        f"core speed {load['core_speed_ms']:.1f} ms (sum(range(10**6)))"
     )
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-swap-") as scratch:

@@ -7,7 +7,8 @@ collection), or the process descheduled. Every lag is observed in
 its start to the end of its heap freeze), else `steady`. The longest lag of the last reload is
 `hotswap_inference_reload_loop_lag_max_seconds{part="wall"}`; `part="threads"` is the longest
 part of a lag that this process's other threads ran meanwhile (their CPU time during the sleep
-beyond the sleep itself): the GIL held by a reload, not the machine. On shared cores a process
+beyond the sleep itself, so a lower bound: what they ran within the sleep counts nothing): the
+GIL held by a reload, not the machine. On shared cores a process
 that is not scheduled lags as long on both loops; `threads` leaves that out.
 
 The probe wakes every `INTERVAL` (10 ms) around a reload: from `hurry()` (the reloader calls it
