@@ -27,6 +27,7 @@ Prints a table; writes bench/results/swap-<timestamp>.json.
 
     .venv/bin/python bench/swap.py [--replicas 3] [--canary-replicas 10] [--swaps 20]
         [--rounds 4] [--rate 1] [--connections 4] [--pause-ms 2] [--phases pods,canary]
+        [--workdir DIR] [--results DIR]
 """
 
 from __future__ import annotations
@@ -495,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause-ms", type=int, default=2, help="per connection between requests")
     parser.add_argument("--phases", default="pods,canary")
     parser.add_argument("--workdir", type=Path, help="keep the volumes and logs here")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
     if missing:
@@ -519,9 +521,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{'ok' if met else 'MISSED'}] {name}: {value}")
     print(f"load average {load['before'][0]:.2f} before, {load['after'][0]:.2f} after")
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"swap-{stamp}.json"
-    body = {"benchmark": "swap", "when": stamp, "settings": vars(args) | {"workdir": None},
+    args.results.mkdir(parents=True, exist_ok=True)
+    path = args.results / f"swap-{stamp}.json"
+    settings = vars(args) | {"workdir": None, "results": None}
+    body = {"benchmark": "swap", "when": stamp, "settings": settings,
             "load_average": load, "figures": figures,
             "targets": {k: {"value": v, "met": m} for k, (v, m) in found.items()}}  # fmt: skip
     path.write_text(json.dumps(body, indent=2, default=str) + "\n")
