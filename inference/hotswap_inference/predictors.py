@@ -6,15 +6,16 @@ Both follow `Predictor`: a batch of inputs in, one label and one confidence per 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 
-@dataclass(frozen=True)
-class Predictions:
+class Predictions(NamedTuple):
+    """One answer's rows (a tuple: made per request, where a frozen dataclass's constructor
+    set each field through `object.__setattr__`)."""
+
     labels: list[str]
     confidences: list[float]  # probability of the predicted label
     probabilities: list[list[float]]  # per class, in `classes` order

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from prometheus_client import CollectorRegistry
@@ -53,9 +52,10 @@ class Choice(NamedTuple):
     started: float
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One routed request, counted: its choice and the series and signals it counts in."""
+class Call(NamedTuple):
+    """One routed request, counted: its choice and the series and signals it counts in (a
+    tuple, as `Choice`: made per request, and a frozen dataclass's constructor set each field
+    through `object.__setattr__`)."""
 
     state: states.ServingState
     arm: str
