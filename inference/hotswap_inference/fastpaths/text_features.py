@@ -11,7 +11,6 @@ the few terms a text holds: cheaper than numpy calls on arrays of ten values.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,10 @@ class TextFeatures:
 
     def weights(self, text: str) -> Weights:
         """Indices and values of the non-zero features of `text`, as sklearn computes them."""
-        idf, counts = self.idf, Counter(self.analyze(text))
+        idf = self.idf
+        counts: dict[str, int] = {}
+        for token in self.analyze(text):  # a Counter's constructor costs more than these few
+            counts[token] = counts.get(token, 0) + 1
         indices, values = [], []
         for index, count in zip(map(self.vocabulary.get, counts), counts.values(), strict=True):
             if index is not None:
