@@ -78,7 +78,7 @@ def predictions_from(probabilities: NDArray[np.float64], classes: list[str]) -> 
 
 def predictions_from_rows(rows: list[list[float]], classes: list[str]) -> Predictions:
     """The same from plain rows; the first of equal maxima wins, as numpy's argmax."""
-    best = [max(range(len(row)), key=row.__getitem__) for row in rows]
+    best = [row.index(max(row)) for row in rows]
     return Predictions(
         labels=[classes[i] for i in best],
         confidences=[row[i] for row, i in zip(rows, best, strict=True)],
