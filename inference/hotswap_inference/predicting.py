@@ -24,7 +24,7 @@ def fits_inline(served: Served, items: Sequence[Any]) -> bool:
     """Whether `served` may answer `items` on the event loop: a fast path and a small request."""
     if served.kind == SKLEARN or len(items) > MAX_INLINE_ITEMS:
         return False
-    return sum(len(item) for item in items if isinstance(item, str)) <= MAX_INLINE_CHARS
+    return sum([len(item) for item in items if isinstance(item, str)]) <= MAX_INLINE_CHARS
 
 
 def answer_inline(served: Served, items: Sequence[Any]) -> Predictions | None:
