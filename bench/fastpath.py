@@ -17,9 +17,9 @@ Run: `.venv/bin/python bench/fastpath.py [--seconds 10] [--rounds 2] [--connecti
 `--in-process N` instead makes N requests without sockets, twice: as request bytes fed to
 the serving port's connection protocol (what a `POST /predict` takes: parsed by httptools,
 answered on the spot by the shortcut) and through the app's ASGI callable (the path of every
-other request); it prints the CPU time per request of each: the steady measure to iterate
-with on shared cores (run it under `valgrind --tool=callgrind` at two values of N for
-instructions per request).
+other request); it prints the CPU time per request of each. `--instructions` runs the first
+under callgrind at two values of N and prints instructions per request: the steady measure
+to iterate with on shared cores, where CPU time is not (needs valgrind).
 Every hotswap answer carries a signed feedback token, as with a feedback key in production;
 `HOTSWAP_FEEDBACK_KEY= ... --in-process N` (empty) measures without one.
 """
@@ -323,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=18300, help="first of three loopback ports")
     parser.add_argument("--in-process", type=int, metavar="N", help="N in-process requests")
+    parser.add_argument("--only", choices=("protocol", "asgi"), help="with --in-process")
+    parser.add_argument("--instructions", action="store_true", help="per request, callgrind")
     parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -330,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
         serve_minimal(args.serve, args.root, args.port)
         return 0
     if args.in_process is not None:
-        return in_process(args.in_process)
+        return in_process(args.in_process, root=args.root, only=args.only)
+    if args.instructions:
+        return instructions()
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
     if missing:
         print(f"bench/fastpath.py needs {missing}: install with `apt-get install -y wrk`")
@@ -338,17 +342,17 @@ def main(argv: list[str] | None = None) -> int:
     return run_all(args)
 
 
-def in_process(count: int) -> int:
+def in_process(count: int, *, root: Path | None = None, only: str | None = None) -> int:
     """CPU time per /predict of the real text app (split, metrics, query log), no sockets: fed
-    to the serving port's protocol as bytes, then through the ASGI callable."""
+    to the serving port's protocol as bytes, then through the ASGI callable (`only` one of
+    them). `root`: models `prepare_models` made already (else made here)."""
     from hotswap_inference import running
     from hotswap_inference.settings import Settings
 
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
-        root = Path(folder) / "models"
-        texts = prepare_models(root)["texts"]
+        texts = stored_texts(root) if root else prepare_models(Path(folder) / "models")["texts"]
         settings = Settings(
-            model_root=root,
+            model_root=root or Path(folder) / "models",
             query_log_stdout=False,
             query_log_file=Path(folder) / "queries.jsonl",
             feedback_key=os.environ.get("HOTSWAP_FEEDBACK_KEY", FEEDBACK_KEY),
@@ -360,6 +364,8 @@ def in_process(count: int) -> int:
         loop = asyncio.new_event_loop()
         try:
             for path, drive in (("protocol", _feed), ("asgi", _drive)):
+                if only not in (None, path):
+                    continue
                 drive(loop, serving, bodies, 200)  # warm-up
                 started = time.process_time()
                 drive(loop, serving, bodies, count)
@@ -370,6 +376,62 @@ def in_process(count: int) -> int:
             loop.close()
             app.state.service.querylog.close()
     return 0
+
+
+def stored_texts(root: Path) -> list[Any]:
+    """The sample texts of the text model that serves in `root` (made by `prepare_models`)."""
+    from hotswap.store import switching
+    from hotswap.store.layout import ModelPaths
+    from hotswap.store.loading import load_version
+
+    version = switching.read_current(ModelPaths(root, "intent"))
+    assert version is not None
+    return list(load_version(root, "intent", version).samples)
+
+
+DETERMINISTIC = {  # one BLAS thread (its workers spin), one hash seed (set and dict orders)
+    "PYTHONHASHSEED": "0",
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def instructions(low: int = 200, high: int = 2200) -> int:
+    """Instructions per request of the shortcut path in one process: `--in-process` at two
+    counts under callgrind, the difference over the difference in requests (so start-up, the
+    model load and the warm-up cancel out). Deterministic to ~0.5% where CPU time on shared
+    cores moves by a third from one minute to the next; a few minutes (callgrind runs ~50x
+    slower)."""
+    if shutil.which("valgrind") is None:
+        print("bench/fastpath.py --instructions needs valgrind: `apt-get install -y valgrind`")
+        return 2
+    with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
+        root = Path(folder) / "models"
+        prepare_models(root)
+        runs = {}
+        for count in (low, high):
+            out = Path(folder) / f"callgrind.{count}"
+            command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                       sys.executable, __file__, "--in-process", str(count), "--root", str(root),
+                       "--only", "protocol"]  # fmt: skip
+            pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+            runs[count] = (out, subprocess.Popen(command, env=os.environ | DETERMINISTIC, **pipes))
+        totals = {count: _callgrind_total(out, process) for count, (out, process) in runs.items()}
+    per_request = (totals[high] - totals[low]) / (high - low)
+    print(f"instructions per request (POST /predict answered on the spot, in process): "
+          f"{per_request / 1000:.1f}k ({high} - {low} requests under callgrind)")  # fmt: skip
+    return 0
+
+
+def _callgrind_total(out: Path, process: subprocess.Popen[bytes]) -> int:
+    _, err = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"callgrind run failed:\n{err.decode(errors='replace')[-2000:]}")
+    for line in out.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no instruction total in {out}")
 
 
 class _Transport(asyncio.Transport):
