@@ -8,8 +8,8 @@ its start to the end of its heap freeze), else `steady`. The longest lag of the 
 `hotswap_inference_reload_loop_lag_max_seconds{part="wall"}`; `part="threads"` is the longest
 part of a lag that this process's other threads ran meanwhile (their CPU time during the sleep
 beyond the sleep itself, so a lower bound: what they ran within the sleep counts nothing): the
-GIL held by a reload, not the machine. On shared cores a process
-that is not scheduled lags as long on both loops; `threads` leaves that out.
+GIL held by a reload, not the machine. On shared cores a process that is not scheduled lags as
+long on both loops; `threads` leaves that out.
 
 The probe wakes every `INTERVAL` (10 ms) around a reload: from `hurry()` (the reloader calls it
 through the loop when a reload starts, whoever asked for it) to `STEADY_INTERVAL` after the
