@@ -49,23 +49,44 @@ def test_wrk_histogram_line_is_read_whole() -> None:
 def test_short_run_interleaves_swap_and_steady_windows_and_pools_each_kind(
     tmp_path: Path,
 ) -> None:
-    """One pod, 4 reloads over 2 rounds: the swap windows made every reload (each answered
-    `applied`, or the bench fails), the steady windows none; both kinds served requests."""
+    """The `alone` phase, one pod, 4 reloads over 2 rounds: the swap windows made every reload
+    (each answered `applied`, or the bench fails), the steady windows none; both kinds served
+    requests; the stall target is judged on this phase's reloads."""
     done = subprocess.run(
-        [sys.executable, str(BENCH / "swap.py"), "--phases", "pods", "--replicas", "1",
+        [sys.executable, str(BENCH / "swap.py"), "--phases", "alone",
          "--swaps", "4", "--rounds", "2", "--rate", "4", "--results", str(tmp_path)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     [written] = tmp_path.glob("swap-*.json")
-    pods = json.loads(written.read_text())["figures"]["pods"]
-    steady, swapping = pods["steady"], pods["swap"]
+    result = json.loads(written.read_text())
+    alone = result["figures"]["alone"]
+    steady, swapping = alone["steady"], alone["swap"]
+    assert alone["replicas"] == 1
     assert (steady["windows"], swapping["windows"]) == (2, 2)
     assert (steady["swaps"], swapping["swaps"]) == (0, 4)
     assert len(swapping["raw_reload_s"]) == 4
     assert steady["requests"] > 0 and swapping["requests"] > 0
     assert steady["failed"] == swapping["failed"] == 0
     assert 0 < steady["p50_ms"] <= steady["p99_ms"] <= steady["max_ms"]
-    assert [r["p99_ratio"] > 0 for r in pods["rounds"]] == [True, True]
+    assert [r["p99_ratio"] > 0 for r in alone["rounds"]] == [True, True]
     ratios = re.search(r"p99 swap/steady by round: ([\d. ]+)", done.stdout)
     assert ratios is not None and len(ratios.group(1).split()) == 2, done.stdout
+    [stall] = [v for k, v in result["targets"].items() if "loop stall" in k]
+    assert stall["value"] == swapping["stall_max_s"]
+
+
+def test_stall_is_judged_on_the_pod_alone_and_not_on_pods_sharing_a_core() -> None:
+    """A pod alone judges the stall target on both sides of 5 ms; pods that share a core
+    give no stall verdict however long their stall."""
+
+    def phase(stall_s: float, replicas: int = 1) -> dict[str, object]:
+        window = {"p99_ms": 2.0, "failed": 0, "stall_max_s": stall_s}
+        return {"replicas": replicas, "steady": window, "swap": window}
+
+    name = "alone: longest loop stall in a reload < 5 ms (one pod, its own core)"
+    assert swap.verdicts({"alone": phase(0.0049)})[name] == (0.0049, True)
+    assert swap.verdicts({"alone": phase(0.0051)})[name] == (0.0051, False)
+    shared = swap.verdicts({"pods": phase(0.080, replicas=3)})
+    assert not [key for key in shared if "stall" in key]
+    assert shared["pods: no failed requests"] == (0, True)
