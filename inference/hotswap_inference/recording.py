@@ -153,6 +153,15 @@ CLOCK = Clock()
 
 
 def number(value: float, digits: int = 3) -> str:
-    """A rounded float as JSON writes it (null for NaN or infinity, which JSON cannot hold)."""
-    rounded = round(float(value), digits)
+    """A rounded float as JSON writes it (null for NaN or infinity, which JSON cannot hold):
+    `repr(round(value, digits))`. Between 1e-4 and 1e9 that is the fixed-point text to
+    `digits` places without its trailing zeros (both round the exact binary value half to
+    even, and no shorter decimal reads back as the same float), one conversion instead of
+    round()'s two and repr()'s third. Below 1e-4 repr writes an exponent; at 1e9 and above
+    a float's spacing nears 1e-6, where a shorter decimal may read back as the same float."""
+    value = float(value)
+    if 1e-4 <= abs(value) < 1e9 and digits <= 6:
+        text = f"{value:.{digits}f}".rstrip("0")
+        return text + "0" if text[-1] == "." else text
+    rounded = round(value, digits)
     return repr(rounded) if math.isfinite(rounded) else "null"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,3 +79,28 @@ def test_timestamps_read_as_isoformat_to_the_millisecond(millis: int) -> None:
     moment = datetime.fromtimestamp(millis // 1000, UTC).replace(microsecond=millis % 1000 * 1000)
     assert clock.at(millis) == moment.isoformat(timespec="milliseconds")
     assert clock.at(millis) == clock.at(millis), "the cached text is the same text"
+
+
+def reference_number(value: float, digits: int) -> str:
+    """What `number` wrote before its fixed-point shortcut: repr of the rounded float."""
+    rounded = round(float(value), digits)
+    return repr(rounded) if math.isfinite(rounded) else "null"
+
+
+EDGES = [0.0, -0.0, 0.5, 0.0005, 0.0015, 2.675, 1.0005, 0.1 + 0.2, 1 / 3, 2 / 3, 0.9999995,
+         0.99999949, 1e-4, 9.9999995e-5, 1.00000049e-4, 0.00012, 999_999_999.9999,
+         1e9, 4.5e12, 999_999_999_999_999.9, 1e16, 1e300, 5e-324, math.nan, math.inf,
+         -math.inf]  # fmt: skip
+
+
+@pytest.mark.parametrize("digits", [3, 6])
+def test_numbers_are_written_as_repr_of_the_rounded_float(digits: int) -> None:
+    """Halfway cases, both sides of the fixed-point range's bounds (1e-4, 1e9), exponents,
+    NaN and infinities, then 200,000 random floats over every magnitude and sign."""
+    rng = random.Random(13)
+    randoms = [rng.uniform(0, 1) for _ in range(100_000)]
+    randoms += [rng.choice((-1, 1)) * 10 ** rng.uniform(-8, 17) for _ in range(100_000)]
+    for value in EDGES + [-v for v in EDGES] + randoms:
+        assert recording.number(value, digits) == reference_number(value, digits), value
+    fixed = [v for v in randoms if 1e-4 <= abs(v) < 1e9]
+    assert len(fixed) > 50_000  # the shortcut's own range was exercised, not only the fallback
