@@ -116,7 +116,7 @@ bench-switch: setup control-plane ## switch latency vs replicas (1, 3, 10) besid
 	$(PY) bench/switch.py
 
 .PHONY: bench-swap
-bench-swap: setup system-deps control-plane ## latency and loop stalls while versions swap under load (pods, then Canary)
+bench-swap: setup system-deps control-plane ## latency and loop stalls while versions swap under load (one pod alone, 3 pods, then Canary)
 	$(PY) bench/swap.py
 
 .PHONY: bench-scale
