@@ -34,7 +34,7 @@ from hotswap_inference import preparing
 from kubernetes import watch
 
 from hotswap import resources
-from hotswap.local import environments, objects, releasing
+from hotswap.local import environments, objects, releasing, watching
 from hotswap.local.environments import Environment
 from hotswap.store import loading, routes
 from hotswap.store.routes import Arm
@@ -116,7 +116,8 @@ def switch(env: Environment, target: releasing.Release, *, pods: int) -> tuple[f
     started = time.perf_counter()
     patched = env.objects.patch("canaries", CANARY, {"spec": {"version": target.name}})
     generation = int(patched["metadata"]["generation"])
-    events = stream.stream(  # type: ignore[no-untyped-call]
+    events = watching.events(
+        stream,
         env.objects.custom.list_namespaced_custom_object,
         resources.GROUP, resources.VERSION, env.objects.namespace, resources.CANARIES,
         field_selector=f"metadata.name={CANARY}",

@@ -8,7 +8,7 @@ printed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubernetes import client, watch
@@ -19,6 +19,17 @@ from hotswap.local import objects
 
 WATCH_SECONDS = 1  # each watch request ends after this; the next resumes where it stopped
 RETRY_SECONDS = 0.2
+
+
+def events(
+    stream: watch.Watch, list_call: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Iterator[dict[str, Any]]:
+    """The events of `stream.stream(list_call, ...)`. The client yields None for a line that
+    is blank or not JSON (the API server's keep-alive newline, a line cut when the watch
+    ends); those carry no event and are skipped."""
+    for event in stream.stream(list_call, *args, **kwargs):  # type: ignore[no-untyped-call]
+        if event is not None:
+            yield event
 
 
 def describe_conditions(status: dict[str, Any]) -> dict[str, str]:
@@ -101,11 +112,11 @@ class Watcher:
             for item in listed["items"]:
                 self.look(item.get("status") or {})
             version = str(listed["metadata"]["resourceVersion"])
-        events = self.stream.stream(  # type: ignore[no-untyped-call]
-            custom.list_namespaced_custom_object, *where, field_selector=selector,
+        found = events(
+            self.stream, custom.list_namespaced_custom_object, *where, field_selector=selector,
             resource_version=version, timeout_seconds=WATCH_SECONDS,
         )  # fmt: skip
-        for event in events:
+        for event in found:
             if event["type"] == "ERROR":
                 raise ValueError(f"watch error: {event['object']}")
             self.look(event["object"].get("status") or {})

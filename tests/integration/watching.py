@@ -12,6 +12,8 @@ from typing import Any
 
 from kubernetes import client, watch
 
+from hotswap.local import watching
+
 Event = dict[str, Any]
 
 
@@ -84,7 +86,8 @@ class Watcher:
         self.resource_version = listed.metadata.resource_version
 
     def _stream(self) -> None:
-        for event in self._watch.stream(
+        for event in watching.events(
+            self._watch,
             self.list,
             "default",
             label_selector=self.label_selector,
