@@ -70,7 +70,8 @@ class Backend(Protocol):
         ...
 
     def materialize(self, model: str, arm: Arm) -> Path:
-        """The local folder of a version, ready for `loading.load_version`."""
+        """The local folder of a version (confined, as `loading.version_folder` returns it),
+        ready for `loading.load_folder`."""
         ...
 
     def retain(self, model: str, keep: set[str]) -> list[str]:
@@ -193,9 +194,10 @@ class BucketBackend:
         self.materialize(model, Arm(version, digest))  # verified on download, then a listing
 
     def materialize(self, model: str, arm: Arm) -> Path:
-        return remotes.fetch_version(
+        remotes.fetch_version(
             self.bucket, self._cache, model, arm.version, expected_digest=arm.digest
         )
+        return loading.version_folder(self._cache, model, arm.version)
 
     def retain(self, model: str, keep: set[str]) -> list[str]:
         return remotes.evict(self._cache, model, keep)

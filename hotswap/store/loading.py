@@ -70,6 +70,18 @@ def load_version(
     trusted: Sequence[str] = TRUSTED_SKOPS_TYPES,
 ) -> LoadedVersion:
     folder = version_folder(root, model, version)
+    return load_folder(folder, model, version, expected_digest=expected_digest, trusted=trusted)
+
+
+def load_folder(
+    folder: Path,
+    model: str,
+    version: str,
+    *,
+    expected_digest: str | None = None,
+    trusted: Sequence[str] = TRUSTED_SKOPS_TYPES,
+) -> LoadedVersion:
+    """`load_version` of a folder `version_folder` (or a store's `materialize`) returned."""
     manifest = manifests.verify_listing(folder, expected_digest)
     fmt, model_file = _model_file(manifest)
     with manifests.open_plain(folder / model_file) as handle:

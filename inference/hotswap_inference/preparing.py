@@ -26,8 +26,10 @@ def prepare_version(
     `verified`: the digests whose fast path this process compared with sklearn already."""
     try:
         if store is not None:
-            store.materialize(model, arm)
-        loaded = loading.load_version(root, model, arm.version, expected_digest=arm.digest)
+            folder = store.materialize(model, arm)
+        else:
+            folder = loading.version_folder(root, model, arm.version)
+        loaded = loading.load_folder(folder, model, arm.version, expected_digest=arm.digest)
         predictor, reason = accelerating.build_predictor(loaded, verified=verified)
         inputs = states.describe_inputs(loaded.samples, loaded.estimator)
     except Exception as exc:  # a store refusal, an I/O error, or anything unpickling raises
