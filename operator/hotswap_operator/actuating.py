@@ -74,6 +74,7 @@ def signal_pods(ctx: Context, routing: Routing, *, model: str, replies: list[Rep
     if not behind:
         return []
     body = routing.to_dict() | {"model": model}
+    ctx.metrics.pod_requests.labels(model, "reload").inc(len(behind))
     return reloading.reload_pods(
         behind, body, token=ctx.config.reload_token, timeout=ctx.config.signal_timeout
     )

@@ -133,12 +133,13 @@ async def run_canary(
             model_versions=indexes[MODEL_VERSIONS_INDEX],
         )
     context = runtime.context(namespace or "", name)
+    settled = reconciling.Settled()  # what its pods answered when it last settled
     try:
         while not stopped:
             runtime.select(uid, namespace or "", selector_of(body))
             runtime.passing(uid, body)
             pause = await loop.run_in_executor(
-                runtime.pool, reconcile_safely, runtime, context, uid, dict(body)
+                runtime.pool, reconcile_safely, runtime, context, uid, dict(body), settled
             )
             if not stopped:
                 await runtime.rest(uid, pause, until=stopped.wait())
@@ -152,13 +153,19 @@ def selector_of(body: kopf.Body) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items()}
 
 
-def reconcile_safely(runtime: Runtime, context: Any, uid: str, body: dict[str, Any]) -> float:
+def reconcile_safely(
+    runtime: Runtime,
+    context: Any,
+    uid: str,
+    body: dict[str, Any],
+    settled: reconciling.Settled | None = None,
+) -> float:
     """One pass; the seconds to rest after it (runtimes.tick_after). A failed pass is logged and
     counted (hotswap_operator_reconcile_errors_total, which the HotswapOperatorReconcileFailing
     alert reads), the daemon never dies of it and retries after a back-off it awaits itself (no
     pool thread is blocked for it)."""
     try:
-        written = reconciling.reconcile_canary(context, runtime.newest(uid, body))
+        written = reconciling.reconcile_canary(context, runtime.newest(uid, body), settled)
         runtime.remember(uid, written)
         return runtimes.tick_after(runtime.config, written)
     except Exception:

@@ -104,6 +104,13 @@ class Metrics:
             registry=registry,
         )
         self.reconcile_errors.labels("Canary")  # at 0, so increase() sees the first one
+        self.pod_requests = Counter(
+            "hotswap_operator_pod_requests_total",
+            "Requests to the pods' admin port, by model and call (status: GET /admin/status, "
+            "reload: POST /admin/reload), answered or not.",
+            ["model", "call"],
+            registry=registry,
+        )
 
     def show_canary(self, canary: str, model: str, status: CanaryStatus) -> None:
         """The Canary's gauges from its status; a condition's earlier status/reason series go."""

@@ -134,10 +134,10 @@ def read_pods(ctx: Context, spec: CanarySpec, known: Mapping[str, Reply]) -> lis
         for pod in pods
         if (reply := known.get(pod.name)) is not None and reply.pod == pod and reply.report
     }
+    unknown = [pod for pod in pods if pod.name not in reused]
+    ctx.metrics.pod_requests.labels(spec.model, "status").inc(len(unknown))
     asked = reloading.read_pods(
-        [pod for pod in pods if pod.name not in reused],
-        token=ctx.config.reload_token,
-        timeout=ctx.config.status_timeout,
+        unknown, token=ctx.config.reload_token, timeout=ctx.config.status_timeout
     )
     fresh = {reply.pod.name: reply for reply in asked}
     return [reused.get(pod.name) or fresh[pod.name] for pod in pods]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from hotswap_operator import (
     encoding,
     faults,
     observing,
+    runtimes,
     specs,
     statuses,
 )
@@ -36,18 +38,37 @@ log = logging.getLogger(__name__)
 MAX_PASSES = 8
 
 
-def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class Settled:
+    """What a Canary's pods answered when its last reconcile ended settled
+    (`runtimes.is_settled`: Ready, nothing in flight, every pod converged); empty otherwise.
+    Its daemon keeps it between reconciles (`handlers.run_canary`)."""
+
+    replies: dict[str, Reply] = field(default_factory=dict)
+
+
+def reconcile_canary(
+    ctx: Context, body: dict[str, Any], settled: Settled | None = None
+) -> dict[str, Any]:
     """Passes until nothing moves (bounded); returns the body as last written. A switch of the
     stable alone (Immediate, or an instant rollback) whose signalled pods all answered leaves
     its status to the next pass, which decides from those answers: one status write per
-    switch, not one before the answers are read and one after (`may_wait`)."""
+    switch, not one before the answers are read and one after (`may_wait`).
+
+    The first pass of a new spec after a settled reconcile decides from the pods' answers
+    `settled` kept instead of asking every pod again (`reconcile_once`); `settled` is then
+    brought up to date."""
     started = time.perf_counter()
     spec = specs.parse_canary(body.get("spec"))
     status = written_as = statuses.parse_canary(body.get("status"))
     events: list[Event] = []  # decided since the last write: posted with the next one
     known: dict[str, Reply] = {}  # each pod's last reply in this reconcile
+    assumed = settled.replies if settled and respecified(body, status) else {}
+    if settled is not None:
+        settled.replies = {}  # until this reconcile ends settled
     for remaining in reversed(range(MAX_PASSES)):
-        passed = reconcile_once(ctx, body, spec, status, known=known)
+        passed = reconcile_once(ctx, body, spec, status, known=known, assumed=assumed)
+        assumed = {}
         status, events = passed.status, events + passed.events
         ctx.metrics.show_canary(ctx.name, spec.model, status)
         waits = remaining > 0 and may_wait(written_as, passed)
@@ -57,7 +78,15 @@ def reconcile_canary(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
         if not passed.busy:
             break
     ctx.metrics.reconcile.labels("Canary").observe(time.perf_counter() - started)
+    if settled is not None:
+        calm = runtimes.is_settled(status, runtimes.generation_of(body))
+        settled.replies = dict(known) if calm else {}
     return body
+
+
+def respecified(body: dict[str, Any], status: CanaryStatus) -> bool:
+    """The spec changed since the status was decided (metadata.generation moved on)."""
+    return status.observed_generation != runtimes.generation_of(body)
 
 
 @dataclass(frozen=True)
@@ -78,14 +107,24 @@ def reconcile_once(
     status: CanaryStatus,
     *,
     known: dict[str, Reply],
+    assumed: Mapping[str, Reply] | None = None,
 ) -> Pass:
     """Observe, decide, actuate; the status to write. `known` (the pods' last replies, by
-    name) is read and brought up to date."""
-    observed, world = observing.observe(ctx, body, spec, status, known=known)
+    name) is read and brought up to date.
+
+    `assumed`: the pods' answers when the Canary last settled, standing in for asking them.
+    Nothing a pod serves changes while a Canary is settled (routing.json is ours to change), so
+    they are the answers a fresh ask would get, bar the counters, which only a rollout reads.
+    They stand only when the pass rewrites the routing: then every pod is signalled, and its
+    answer, fresh, is what the next pass decides from. A pass that moves nothing is decided
+    again from the pods' answers now."""
+    observed, world = observing.observe(ctx, body, spec, status, known={**(assumed or {}), **known})
     decision = deciding.next_decision(spec, status, observed, datetime.now(UTC))
-    known.update((reply.pod.name, reply) for reply in world.replies)
     actuated = carry_out(ctx, spec, decision, world=world, generation=status.routing_generation)
-    known.update((reply.pod.name, reply) for reply in actuated.signalled)
+    fresh = [r for r in world.replies if not assumed or assumed.get(r.pod.name) is not r]
+    known.update((reply.pod.name, reply) for reply in fresh + actuated.signalled)
+    if assumed and not actuated.wrote_routing:
+        return reconcile_once(ctx, body, spec, status, known=known)
     new = decision.status
     if actuated.routing is not None:
         new = replace(new, routing_generation=actuated.routing.generation)

@@ -104,3 +104,46 @@ def test_gauges_during_a_paused_step_then_gone_with_the_canary(
         timeout=30,
         what=f"no series of the deleted Canary {rollout.name}",
     )
+
+
+POD_REQUESTS = "hotswap_operator_pod_requests_total"
+
+
+def pod_requests(operator: Operator) -> dict[str, float]:
+    """The operator's admin requests to the test model's pods so far, by call."""
+    port = operator.env["HOTSWAP_OPERATOR_METRICS_PORT"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    found = {"status": 0.0, "reload": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == POD_REQUESTS and sample.labels.get("model") == flows.MODEL:
+                found[sample.labels["call"]] = sample.value
+    return found
+
+
+def test_a_switch_from_a_settled_canary_asks_no_pod_its_status(
+    operator: Operator, rollout: given.Rollout
+) -> None:
+    """The pods' answers when the Canary settled stand in for asking them again when the next
+    spec rewrites the routing: each pod is signalled once and its answer confirms the switch.
+    A spec that moves nothing (a version that does not exist) asks every pod, as a tick does."""
+    pods = len(rollout.pods)
+    rollout.create("v1")
+    rollout.ready_on("v1")
+    before = pod_requests(operator)
+    rollout.deploy("v2")
+    rollout.ready_on("v2")
+    switched = pod_requests(operator)
+    assert switched["reload"] - before["reload"] == pods, (before, switched)
+    assert switched["status"] == before["status"], (before, switched)
+
+    rollout.cluster.patch(resources.CANARIES, rollout.name, {"spec": {"version": "intent-none"}})
+    generation = rollout.cluster.get(resources.CANARIES, rollout.name)["metadata"]["generation"]
+    rollout.wait(
+        "the missing version observed",
+        lambda s: s.get("observedGeneration") == generation,
+    )
+    looked = pod_requests(operator)
+    assert looked["status"] - switched["status"] >= pods, (switched, looked)
+    assert looked["reload"] == switched["reload"], (switched, looked)

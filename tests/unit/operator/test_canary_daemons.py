@@ -50,7 +50,7 @@ class Passes:
         self.running = self.most_at_once = 0
         self.lock = threading.Lock()
 
-    def __call__(self, context: Any, body: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, context: Any, body: dict[str, Any], _: Any = None) -> dict[str, Any]:
         with self.lock:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)

@@ -40,14 +40,14 @@ def run_once(monkeypatch: pytest.MonkeyPatch, reconcile: Any, *, passes: bool) -
 def test_the_counter_starts_at_zero_and_a_passing_reconcile_leaves_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    registry = run_once(monkeypatch, lambda ctx, body: body, passes=True)
+    registry = run_once(monkeypatch, lambda ctx, body, *_: body, passes=True)
     assert errors(registry) == 0.0, "the series exists at 0, so increase() sees the first error"
 
 
 def test_a_failing_reconcile_is_counted_and_logged(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def failing(ctx: Any, body: Any) -> Any:
+    def failing(ctx: Any, body: Any, *_: Any) -> Any:
         raise RuntimeError("the API server went away")
 
     with caplog.at_level(logging.ERROR, logger=handlers.__name__):
