@@ -38,6 +38,10 @@ class Verified:
         digest, kind = key
         return self._kinds.get(digest) == kind
 
+    def knows(self, digest: str) -> bool:
+        """A fast path of this digest agreed already: loading it again compares nothing."""
+        return digest in self._kinds
+
     def add(self, digest: str, kind: str) -> None:
         self._kinds[digest] = kind
         self._kinds.move_to_end(digest)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from hotswap.store import backends, loading
@@ -10,6 +13,7 @@ from hotswap_inference import accelerating, states
 from hotswap_inference.errors import LoadFailed
 
 WARM_SAMPLES = 8
+RELOAD_SWITCH_INTERVAL = 0.0005  # GIL slices of a long load: the loop waits at most ~this long
 
 
 def prepare_version(
@@ -23,7 +27,25 @@ def prepare_version(
     """A ready `Served`, or `LoadFailed` naming the version and the reason. With a bucket
     `store`, the version is downloaded into `root` (its cache) and verified first; a download
     that fails or does not verify is a LoadFailed like any other (the old version serves on).
-    `verified`: the digests whose fast path this process compared with sklearn already."""
+    `verified`: the digests whose fast path this process compared with sklearn already.
+
+    A version whose fast path this process compared already loads with the interpreter's
+    usual GIL slices: ~2 ms of CPU for the default text model, which the event loop waits
+    out once; anything more (a first comparison with sklearn, ~10 ms; a model sklearn serves)
+    loads in short slices (`short_gil_slices`)."""
+    cheap = verified is not None and verified.knows(arm.digest)
+    with contextlib.nullcontext() if cheap else short_gil_slices():
+        return _prepare(root, model, arm, store=store, verified=verified)
+
+
+def _prepare(
+    root: Path,
+    model: str,
+    arm: Arm,
+    *,
+    store: backends.Backend | None,
+    verified: accelerating.Verified | None,
+) -> states.Served:
     try:
         if store is not None:
             folder = store.materialize(model, arm)
@@ -48,6 +70,22 @@ def warm_version(served: states.Served, samples: list[object]) -> None:
     except Exception as exc:
         reason = f"warm-up prediction on stored samples failed: {describe_error(exc)}"
         raise LoadFailed(served.version, reason) from exc
+
+
+@contextlib.contextmanager
+def short_gil_slices(seconds: float = RELOAD_SWITCH_INTERVAL) -> Iterator[None]:
+    """Run a long load with short GIL slices: a thread holding the GIL is asked to drop it
+    after `seconds` (`sys.setswitchinterval`, 5 ms by default) when the event loop waits for
+    it, so a load in a reload's thread stalls the loop for at most about that long, bar single
+    C calls that hold the GIL longer. Each slice costs the load a turn of the scheduler on a
+    busy core, which is why a cheap load does without. Loads are serialized (the reloader's
+    lock), so the interval set here is the one restored."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 def describe_error(exc: BaseException) -> str:

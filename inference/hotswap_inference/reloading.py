@@ -6,15 +6,13 @@ Reloads are serialized by a lock; predictions never take it (they read `state` o
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import math
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +30,6 @@ FROM_ROUTING = "routing"
 FROM_CURRENT = "current"
 APPLIED, NOOP = "applied", "noop"
 POLL_FAILED = "poll_failed"  # lastError.error of a poll that could not read routing.json/current
-RELOAD_SWITCH_INTERVAL = 0.0005  # GIL slices of a reload: the loop waits at most ~this long
 
 
 class Reloader:
@@ -152,8 +149,7 @@ class Reloader:
         started = time.perf_counter()
         self._active_since = time.monotonic()
         self.starting()
-        with short_gil_slices():
-            served = {arm.version: self._prepare(arm, current) for arm in arms_of(routing)}
+        served = {arm.version: self._prepare(arm, current) for arm in arms_of(routing)}
         self.state = states.ServingState(self.model, routing, served, source)
         self.last_error = None
         self._failed.clear()
@@ -253,20 +249,6 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-@contextlib.contextmanager
-def short_gil_slices(seconds: float = RELOAD_SWITCH_INTERVAL) -> Iterator[None]:
-    """Run a reload with short GIL slices: a thread holding the GIL is asked to drop it
-    after `seconds` (`sys.setswitchinterval`, 5 ms by default) when the event loop waits for
-    it, so a reload in the threadpool stalls the loop for at most about that long, bar single
-    C calls that hold the GIL longer."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(seconds)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 def arms_of(routing: Routing) -> list[Arm]:

@@ -76,12 +76,35 @@ def test_reloading_since_covers_a_reload_and_its_heap_freeze_only(
     assert not reloader.reloading_since(time.monotonic()), "the reload window never ended"
 
 
-def test_the_reload_runs_with_short_gil_slices_and_restores_them() -> None:
+def test_short_gil_slices_are_set_and_restored() -> None:
     default = sys.getswitchinterval()
-    with reloading.short_gil_slices():
+    with preparing.short_gil_slices():
         inside = sys.getswitchinterval()
-    assert inside == pytest.approx(reloading.RELOAD_SWITCH_INTERVAL)
+    assert inside == pytest.approx(preparing.RELOAD_SWITCH_INTERVAL)
     assert inside < default
+    assert sys.getswitchinterval() == pytest.approx(default)
+
+
+def test_a_first_load_runs_in_short_slices_and_a_load_of_a_verified_version_does_not(
+    root: Path, two_versions: Versions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first load of a version compares its fast path with sklearn (long: short slices);
+    loading it again in the same process compares nothing (~2 ms: the usual slices)."""
+    intervals: list[float] = []
+    load = preparing.loading.load_folder
+
+    def recording(*args: object, **kwargs: object) -> object:
+        intervals.append(sys.getswitchinterval())
+        return load(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(preparing.loading, "load_folder", recording)
+    default = sys.getswitchinterval()
+    reloader = reloading.Reloader(root, "intent", metrics=Metrics(CollectorRegistry()))
+    first, second = (models.arm(v) for v in two_versions)
+    for generation, arm in enumerate((first, second, first, second), start=1):
+        reloader.apply(routes.Routing(stable=arm, generation=generation))
+    short = pytest.approx(preparing.RELOAD_SWITCH_INTERVAL)
+    assert intervals == [short, short, pytest.approx(default), pytest.approx(default)]
     assert sys.getswitchinterval() == pytest.approx(default)
 
 
