@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 
@@ -15,15 +14,16 @@ import pytest
 
 from hotswap.local import traffic
 from hotswap.local.tallies import Tally
+from tests.unit import loopback
 
 IDLE_SECONDS = 0.2  # the server closes a connection idle this long
 
 
-class Answering(http.server.BaseHTTPRequestHandler):
+class Answering(loopback.Quiet):
     protocol_version = "HTTP/1.1"  # keep-alive
     timeout = IDLE_SECONDS
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - the http.server spelling
         self.rfile.read(int(self.headers["Content-Length"]))
         body = json.dumps({"label": "greeting"}).encode()
         self.send_response(200)
@@ -33,18 +33,11 @@ class Answering(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *_: object) -> None:
-        pass
-
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, int]]:
-    found = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
-    thread = threading.Thread(target=found.serve_forever, daemon=True)
-    thread.start()
-    yield "127.0.0.1", found.server_address[1]
-    found.shutdown()
-    found.server_close()
+    with loopback.serving(Answering) as target:
+        yield target
 
 
 def two_requests_apart(target: tuple[str, int], *, check: bool) -> Tally:

@@ -4,9 +4,7 @@ None for the two lines in between; the helper passes only the events on."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +13,7 @@ from kubernetes import client, watch
 
 from hotswap import resources
 from hotswap.local import watching
+from tests.unit import loopback
 
 
 def canary(name: str, version: str) -> dict[str, Any]:
@@ -37,8 +36,8 @@ LINES = [
 ]
 
 
-class Watching(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
+class Watching(loopback.Quiet):
+    def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
         body = "".join(f"{line}\n" for line in LINES).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -46,24 +45,17 @@ class Watching(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *_: object) -> None:
-        pass
-
 
 @pytest.fixture
 def custom() -> Iterator[client.CustomObjectsApi]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Watching)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    configuration = client.Configuration()
-    configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
-    api = client.ApiClient(configuration)
-    try:
-        yield client.CustomObjectsApi(api)
-    finally:
-        api.close()
-        server.shutdown()
-        server.server_close()
+    with loopback.serving(Watching) as (host, port):
+        configuration = client.Configuration()
+        configuration.host = f"http://{host}:{port}"
+        api = client.ApiClient(configuration)
+        try:
+            yield client.CustomObjectsApi(api)
+        finally:
+            api.close()
 
 
 def watch_args() -> tuple[Any, ...]:

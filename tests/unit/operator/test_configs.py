@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hotswap_operator import reloading, runtimes
 from hotswap_operator.reloading import Pod
+
+from tests.unit import loopback
 
 
 def environ(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -48,12 +48,12 @@ def test_a_token_file_that_vanishes_later_names_the_setting(tmp_path: Path) -> N
         _ = config.reload_token
 
 
-class AdminPort(http.server.BaseHTTPRequestHandler):
+class AdminPort(loopback.Quiet):
     """A pod's admin port that checks the token from a file on every request, as pods do."""
 
     token_file: Path
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - the http.server spelling
         expected = f"Bearer {self.token_file.read_text().strip()}"
         ok = self.headers.get("Authorization") == expected
         self.send_response(200 if ok else 401)
@@ -61,21 +61,13 @@ class AdminPort(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"{}" if ok else b'{"error": "unauthorized"}')
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def pod(tmp_path: Path) -> Iterator[tuple[Pod, Path]]:
     pod_token = tmp_path / "pod-token"
     handler = type("Handler", (AdminPort,), {"token_file": pod_token})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Pod("pod-0", "127.0.0.1", server.server_address[1]), pod_token
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with loopback.serving(handler) as (host, port):
+        yield Pod("pod-0", host, port), pod_token
 
 
 def test_after_a_rotation_the_pods_accept_the_operators_signals(
