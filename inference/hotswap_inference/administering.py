@@ -10,7 +10,6 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -59,7 +58,7 @@ async def reload(request: Request) -> Response:
     check_token(request, service)
     body = await inputs.read_json(request, service.settings.limits)
     routing = parse_reload(body, service.model)
-    outcome = await run_in_threadpool(service.reloader.apply, routing)
+    outcome = await service.reloader.in_thread(service.reloader.apply, routing)
     return JSONResponse(service.report().to_dict() | {"outcome": outcome})
 
 

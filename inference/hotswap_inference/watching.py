@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from starlette.concurrency import run_in_threadpool
-
 from hotswap_inference import preparing
 from hotswap_inference.reloading import Reloader
 
@@ -22,7 +20,7 @@ logger = logging.getLogger("hotswap.inference")
 async def poll_once(reloader: Reloader) -> None:
     before = reloader.last_error
     try:
-        outcome = await run_in_threadpool(reloader.poll)
+        outcome = await reloader.in_thread(reloader.poll)
     except Exception as exc:  # a malformed routing.json, an unreadable volume: record, go on
         reloader.record_poll_failure(exc)
         repeated = before is not None and before.reason == preparing.describe_error(exc)
