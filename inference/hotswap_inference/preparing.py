@@ -47,10 +47,7 @@ def _prepare(
     verified: accelerating.Verified | None,
 ) -> states.Served:
     try:
-        if store is not None:
-            folder = store.materialize(model, arm)
-        else:
-            folder = loading.version_folder(root, model, arm.version)
+        folder = (store or backends.VolumeBackend(root)).materialize(model, arm)
         loaded = loading.load_folder(folder, model, arm.version, expected_digest=arm.digest)
         predictor, reason = accelerating.build_predictor(loaded, verified=verified)
         inputs = states.describe_inputs(loaded.samples, loaded.estimator)

@@ -59,9 +59,8 @@ class Reloader:
         self._active_since: float | None = None  # the reload in progress began then
         self.starting: Callable[[], object] = lambda: None  # told, from the reload's thread
         self._ended_at = -math.inf  # the last reload ended then
-        # One long-lived thread freezes the heap after each reload: starting a thread per
-        # reload made the answer wait until the new thread ran (a scheduler round on a busy core)
-        self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotswap-gc")
+        # The reloader's own thread: reloads, polls, and the heap freeze after each reload
+        # (queued behind the reload, so its answer does not wait for the collection)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotswap-reload")
         for outcome in (LoadFailed.code, "stale"):  # at 0, so increase() sees the first one
             metrics.reloads.labels(model, outcome)
@@ -94,7 +93,7 @@ class Reloader:
                     self._end_window()
             self.metrics.reloads.labels(self.model, outcome).inc()
             if outcome == APPLIED:  # off the reload's answer: a collection holds the GIL
-                self._settler.submit(self._settle)
+                self._thread.submit(self._settle)
             return outcome
 
     def reloading_since(self, moment: float) -> bool:
