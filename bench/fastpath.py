@@ -4,7 +4,10 @@ Servers (one uvicorn worker each, pinned to core 0 with taskset), measured one a
   floor           async endpoint, constant JSON: the framework alone
   sklearn-text    `pipeline.predict` per request in the threadpool (the issue's baseline)
   sklearn-loop    the same on the event loop (what blocks it)
-  hotswap-text    the real app: canary split 90/10, metrics, query log to a file, fast path
+  hotswap-text    the real app: canary split 90/10, metrics, query log to a file, fast path;
+                  its request path compiled by mypyc, as the inference image ships it (from
+                  `--native`, default .native/: `make native`; interpreted when missing)
+  hotswap-text-py the same app on the interpreted sources (only beside a compiled build)
   sklearn-forest  `forest.predict_proba` per request in the threadpool
   hotswap-forest  the real app, V2 `/v2/models/{name}/infer`, fast path
 Load: wrk (Debian: `apt-get install -y wrk`, or `make system-deps`) pinned to core 1, 64
@@ -19,7 +22,8 @@ the serving port's connection protocol (what a `POST /predict` takes: parsed by 
 answered on the spot by the shortcut) and through the app's ASGI callable (the path of every
 other request); it prints the CPU time per request of each. `--instructions` runs the first
 under callgrind at two values of N and prints instructions per request: the steady measure
-to iterate with on shared cores, where CPU time is not (needs valgrind).
+to iterate with on shared cores, where CPU time is not (needs valgrind). Both run the modules
+this interpreter imports: `PYTHONPATH=.native` measures the compiled build.
 Every hotswap answer carries a signed feedback token, as with a feedback key in production;
 `HOTSWAP_FEEDBACK_KEY= ... --in-process N` (empty) measures without one.
 """
@@ -41,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+NATIVE = Path(__file__).resolve().parents[1] / ".native"  # `make native`: the compiled build
+COMPILED_LIBRARY = "hotswap_native__mypyc"  # its shared library, in a process's memory map
 FEEDBACK_KEY = "bench-feedback-key-0123456789"
 HOST = "127.0.0.1"
 WRK_SCRIPT = """
@@ -139,13 +145,15 @@ def serve_minimal(kind: str, root: Path, port: int) -> None:
     uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
 
 
-def start_server(kind: str, root: Path, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    kind: str, root: Path, port: int, workdir: Path, native: Path | None
+) -> subprocess.Popen[bytes]:
     pin = ["taskset", "-c", "0"]
     if kind.startswith("hotswap"):
         env = {
             **os.environ,
             "HOTSWAP_MODEL_ROOT": str(root),
-            "HOTSWAP_MODEL": "intent" if kind == "hotswap-text" else "iris",
+            "HOTSWAP_MODEL": "intent" if kind.startswith("hotswap-text") else "iris",
             "HOTSWAP_PORT": str(port),
             "HOTSWAP_ADMIN_PORT": str(port + 1),
             "HOTSWAP_METRICS_PORT": str(port + 2),
@@ -155,6 +163,8 @@ def start_server(kind: str, root: Path, port: int, workdir: Path) -> subprocess.
             "HOTSWAP_QUERY_LOG_FILE": str(workdir / f"{kind}-queries.jsonl"),
             "HOTSWAP_POLL_INTERVAL": "3600",
         }
+        if native is not None and kind != "hotswap-text-py":
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(native), env.get("PYTHONPATH")]))
         command = [*pin, sys.executable, "-m", "hotswap_inference"]
     else:
         env = dict(os.environ)
@@ -219,9 +229,14 @@ def _lua_table(bodies: list[str]) -> str:
 
 def measure(kind: str, models: dict[str, Any], args: argparse.Namespace, workdir: Path) -> Any:
     port = args.port
-    server = start_server(kind, Path(models["root"]), port, workdir)
+    server = start_server(kind, Path(models["root"]), port, workdir, args.native)
     try:
         wait_ready(port, "/readyz")
+        compiled = runs_compiled(server.pid)
+        if kind.startswith("hotswap") and compiled != (
+            args.native is not None and kind != "hotswap-text-py"
+        ):
+            raise RuntimeError(f"{kind} runs {'compiled' if compiled else 'interpreted'} code")
         path = "/v2/models/iris/infer" if kind == "hotswap-forest" else "/predict"
         url, bodies = f"http://{HOST}:{port}{path}", bodies_for(kind, models)
         run_wrk(url, bodies, seconds=args.warmup, connections=args.connections)
@@ -233,13 +248,19 @@ def measure(kind: str, models: dict[str, Any], args: argparse.Namespace, workdir
         server.wait(timeout=30)
     figures["cpu_us_per_request"] = cpu * 1e6 / max(figures["requests"], 1)
     figures["p99_over_p50"] = figures["p99_ms"] / figures["p50_ms"]
+    figures["compiled"] = compiled
     print(
-        f"  {kind:15s} {figures['rps']:7.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
+        f"  {kind:16s} {figures['rps']:7.0f} req/s  p50 {figures['p50_ms']:7.2f} ms  "
         f"p99 {figures['p99_ms']:7.2f} ms  p99/p50 {figures['p99_over_p50']:5.1f}  "
         f"cpu {figures['cpu_us_per_request']:5.0f} us/req  errors {figures['errors']}",
         flush=True,
     )
     return figures
+
+
+def runs_compiled(pid: int) -> bool:
+    """Whether the process has the compiled request path loaded (its memory map)."""
+    return COMPILED_LIBRARY in Path(f"/proc/{pid}/maps").read_text()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -297,12 +318,17 @@ def cpu_line(figures: dict[str, dict[str, Any]]) -> str:
     """CPU per text request beside per-request sklearn and the floor, measured in this run."""
     cpu = {kind: f["cpu_us_per_request"] for kind, f in figures.items()}
     text = cpu["hotswap-text"]
-    return (
-        f"text CPU per request: {text:.0f} us (target {TEXT_CPU_TARGET_US}); per-request sklearn "
-        f"{cpu['sklearn-text']:.0f} us ({cpu['sklearn-text'] / text:.1f}x ours); constant-route "
-        f"floor {cpu['floor']:.0f} us (ours {text / cpu['floor']:.2f}x it, "
-        f"{text - cpu['floor']:.0f} us above it)"
+    build = "compiled" if figures["hotswap-text"]["compiled"] else "interpreted"
+    line = (
+        f"text CPU per request: {text:.0f} us ({build}; target {TEXT_CPU_TARGET_US}); "
+        f"per-request sklearn {cpu['sklearn-text']:.0f} us ({cpu['sklearn-text'] / text:.1f}x "
+        f"ours); constant-route floor {cpu['floor']:.0f} us (ours {text / cpu['floor']:.2f}x it, "
+        f"{text - cpu['floor']:+.0f} us)"
     )
+    if "hotswap-text-py" in cpu:
+        interpreted = cpu["hotswap-text-py"]
+        line += f"; interpreted {interpreted:.0f} us (compiled: {text / interpreted - 1:+.0%})"
+    return line
 
 
 KINDS = (
@@ -310,9 +336,15 @@ KINDS = (
     "sklearn-text",
     "sklearn-loop",
     "hotswap-text",
+    "hotswap-text-py",
     "sklearn-forest",
     "hotswap-forest",
 )
+
+
+def kinds_for(native: Path | None) -> tuple[str, ...]:
+    """Every server; the interpreted twin only beside a compiled build."""
+    return KINDS if native is not None else tuple(k for k in KINDS if k != "hotswap-text-py")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server")
     parser.add_argument("--rounds", type=int, default=2, help="measurements per server")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--native", type=Path, default=NATIVE, help="the compiled build's folder")
     parser.add_argument("--port", type=int, default=18300, help="first of three loopback ports")
     parser.add_argument("--in-process", type=int, metavar="N", help="N in-process requests")
     parser.add_argument("--only", choices=("protocol", "asgi"), help="with --in-process")
@@ -339,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"bench/fastpath.py needs {missing}: install with `apt-get install -y wrk`")
         return 2
+    if not (args.native / ".built").exists():
+        print(f"no compiled build in {args.native} (`make native`): the app runs interpreted")
+        args.native = None
     return run_all(args)
 
 
@@ -523,7 +559,7 @@ def core_speed_ms(tries: int = 5) -> float:
 
 def run_all(args: argparse.Namespace) -> int:
     load = {"before": os.getloadavg(), "core_speed_ms": core_speed_ms()}
-    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds_for(args.native)}
     with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as folder:
         workdir = Path(folder)
         models = {**prepare_models(workdir / "models"), "root": str(workdir / "models")}
@@ -534,8 +570,8 @@ def run_all(args: argparse.Namespace) -> int:
         )
         for number in range(args.rounds):
             print(f"round {number + 1}:", flush=True)
-            for kind in KINDS:
-                runs[kind].append(measure(kind, models, args, workdir))
+            for kind, kind_runs in runs.items():
+                kind_runs.append(measure(kind, models, args, workdir))
     load["after"] = os.getloadavg()
     figures = {kind: median_run(kind_runs) for kind, kind_runs in runs.items()}
     ratio = ratios(figures)
@@ -561,7 +597,7 @@ def report(
     for kind, f in figures.items():
         low, high = f["rps_spread"]
         print(
-            f"  {kind:15s} {f['rps']:7.0f} req/s ({low:.0f}-{high:.0f})  p50 {f['p50_ms']:7.2f}  "
+            f"  {kind:16s} {f['rps']:7.0f} req/s ({low:.0f}-{high:.0f})  p50 {f['p50_ms']:7.2f}  "
             f"p99 {f['p99_ms']:7.2f} ms  p99/p50 {f['p99_over_p50']:5.1f}  "
             f"cpu {f['cpu_us_per_request']:5.0f} us/req"
         )
@@ -579,6 +615,7 @@ def report(
         "connections": args.connections,
         "cores": "server 0, wrk 1",
         "server": server_stack(),
+        "compiled": str(args.native) if args.native else None,
     }
     body = {"settings": settings, "figures": figures, "ratios": ratio, "checks": checks}
     body |= extra

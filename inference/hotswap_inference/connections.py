@@ -35,12 +35,13 @@ the client each time, a fifth of a text request's CPU.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, cast
 
 from prometheus_client import CollectorRegistry, Counter
 from starlette.types import Receive, Scope, Send
@@ -131,10 +132,7 @@ class Shortcut:
 
 class Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with the limits above; `pool` (and on the serving port
-    `shortcut`) are set per server."""
-
-    pool: ClassVar[Pool]
-    shortcut: ClassVar[Shortcut | None] = None
+    `shortcut`) are given per server (`protocol_factory`)."""
 
     def __init__(
         self,
@@ -142,10 +140,15 @@ class Protocol(HttpToolsProtocol):
         server_state: ServerState,
         app_state: dict[str, Any],
         _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        pool: Pool,
+        shortcut: Shortcut | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        policy = self.pool.policy
-        self.timeout_keep_alive = policy.keepalive_timeout  # type: ignore[assignment]
+        self.pool = pool
+        self.shortcut = shortcut
+        self.keepalive_timeout = pool.policy.keepalive_timeout
+        self.timeout_keep_alive = self.keepalive_timeout  # type: ignore[assignment]
         self.stage = HEAD
         self.head_bytes = 0  # of the head being read, counted at the end of each read
         self.chunk_bytes = 0  # of the read being parsed
@@ -310,7 +313,7 @@ class Protocol(HttpToolsProtocol):
         self.flow.resume_reading()
         self.idle_since = self.loop.time()
         if self.idle_deadline is None:
-            self.idle_deadline = self.loop.call_later(self.timeout_keep_alive, self.idle_due)
+            self.idle_deadline = self.loop.call_later(self.keepalive_timeout, self.idle_due)
         self.pool.rest(self)
 
     def idle_due(self) -> None:
@@ -320,7 +323,7 @@ class Protocol(HttpToolsProtocol):
         self.idle_deadline = None
         if self.idle_since is None:
             return
-        remaining = self.idle_since + self.timeout_keep_alive - self.loop.time()
+        remaining = self.idle_since + self.keepalive_timeout - self.loop.time()
         if remaining > 0:
             self.idle_deadline = self.loop.call_later(remaining, self.idle_due)
         else:
@@ -534,10 +537,12 @@ def closed_counter(registry: CollectorRegistry) -> Counter:
     )
 
 
-def protocol_class(pool: Pool, shortcut: Shortcut | None = None) -> type[Protocol]:
-    """A `Protocol` subclass bound to one server's pool (uvicorn builds one per connection)
-    and, on the serving port, its shortcut."""
-    return type("BoundProtocol", (Protocol,), {"pool": pool, "shortcut": shortcut})
+def protocol_factory(pool: Pool, shortcut: Shortcut | None = None) -> type[Protocol]:
+    """What uvicorn calls to make each connection's `Protocol`, bound to one server's pool
+    and, on the serving port, its shortcut. A factory rather than a subclass made per server:
+    a class compiled by mypyc (`setup.py`) cannot be subclassed at run time."""
+    # uvicorn takes a class, and only calls it with keywords: a partial serves
+    return cast("type[Protocol]", functools.partial(Protocol, pool=pool, shortcut=shortcut))
 
 
 def file_budget(wanted: int) -> int:

@@ -94,7 +94,7 @@ def is_json_media(kind: str | None) -> bool:
 
 
 def parse_json(raw: bytes) -> Any:
-    body = scan_object(raw)
+    body: Any = scan_object(raw)  # Any: compiled, a dict-typed local refuses the list of json
     if body is None:
         body = load_json(raw)
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:  # else it cannot nest that deep

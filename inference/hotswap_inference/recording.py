@@ -37,10 +37,10 @@ class QueryLog:
             self._streams.append(self._file)
         self.flush_seconds = flush_seconds
         self._pending: list[str] = []
-        self._lock = threading.Lock()  # guards _pending and _thread
+        self._lock = threading.Lock()  # guards _pending and _writer
         self._writing = threading.Lock()  # one writer at a time, lines in order
         self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._writer: threading.Thread | None = None
 
     def write(self, lines: str) -> None:
         """Buffer `lines` (whole JSON lines, each ending in a newline) for the writer thread."""
@@ -49,10 +49,10 @@ class QueryLog:
         with self._lock:
             self._pending.append(lines)
             backlog = len(self._pending) > MAX_PENDING or self._stopped.is_set()
-            if self._thread is None and not backlog:
-                self._thread = threading.Thread(target=self._run, name="hotswap-querylog")
-                self._thread.daemon = True
-                self._thread.start()
+            if self._writer is None and not backlog:
+                self._writer = threading.Thread(target=self._run, name="hotswap-querylog")
+                self._writer.daemon = True
+                self._writer.start()
         if backlog:
             self.flush()
 
@@ -68,7 +68,7 @@ class QueryLog:
         """Stop the writer, write what is left and close the file."""
         self._stopped.set()
         with self._lock:
-            thread = self._thread
+            thread = self._writer
         if thread is not None:
             thread.join(timeout=10)
         self.flush()

@@ -110,7 +110,7 @@ def make_server(
         access_log=False,
         log_level="warning",
         loop="asyncio",
-        http=connections.protocol_class(pool, shortcut),
+        http=connections.protocol_factory(pool, shortcut),
         ws="none",
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies),

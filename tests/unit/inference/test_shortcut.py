@@ -105,7 +105,7 @@ def address(pod: pods.Pod) -> tuple[str, int]:
 
 
 def shortcuts(pod: pods.Pod) -> int:
-    return pod.servers[0].config.http_protocol_class.pool.shortcuts  # type: ignore[attr-defined,no-any-return]
+    return pod.servers[0].config.http_protocol_class.keywords["pool"].shortcuts  # type: ignore[attr-defined,no-any-return]
 
 
 def masked(answer: bytes) -> bytes:
