@@ -32,7 +32,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 # (tools/lock-installers.in) resolved to exact versions with every file's sha256, for Linux
 # x86_64 and Python 3.11, by uv (installed once into $(CACHE)/tools). Then one lock per image,
 # requirements/<image>.lock (its extra plus the installers, the same versions: constrained by
-# requirements.lock), which its Dockerfile installs with --require-hashes before the source.
+# requirements.lock), which its Dockerfile installs with --require-hashes before the source;
+# and requirements/native.lock, the compiler of the inference image's request path (mypy).
 # Commit the results.
 UV_VERSION := 0.13.9
 UV := $(CACHE)/tools/uv-$(UV_VERSION)/bin/uv
@@ -46,7 +47,7 @@ lock: ## re-resolve requirements.lock and the images' requirements/*.lock (then 
 	@[ -x $(UV) ] || { $(PYTHON) -m venv $(CACHE)/tools/uv-$(UV_VERSION) && \
 	  $(CACHE)/tools/uv-$(UV_VERSION)/bin/pip install -q uv==$(UV_VERSION); }
 	$(UV_COMPILE) --extra dev $(if $(UPGRADE),--upgrade) -o requirements.lock
-	for part in $(IMAGE_PARTS); do \
+	for part in $(IMAGE_PARTS) native; do \
 	  $(UV_COMPILE) --extra $$part --constraint requirements.lock -o requirements/$$part.lock; \
 	done
 

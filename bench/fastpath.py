@@ -88,7 +88,7 @@ def prepare_models(root: Path) -> dict[str, Any]:
 
 
 def bodies_for(kind: str, models: dict[str, Any]) -> list[str]:
-    if kind.endswith("text") or kind in ("floor", "sklearn-loop"):
+    if "-text" in kind or kind in ("floor", "sklearn-loop"):
         return [json.dumps({"input": text}) for text in models["texts"]]
     if kind == "sklearn-forest":
         return [json.dumps({"input": row}) for row in models["rows"]]

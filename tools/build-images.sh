@@ -69,7 +69,7 @@ base_image() { # prints the local base image name; builds the rootfs and the ima
 }
 
 context_hash() { # context_hash <Dockerfile> <base>: everything the build reads
-  { echo "$2"; cat "$1"; git ls-files -co --exclude-standard pyproject.toml README.md \
+  { echo "$2"; cat "$1"; git ls-files -co --exclude-standard pyproject.toml setup.py README.md \
       requirements hotswap inference operator | grep -v '__pycache__' | LC_ALL=C sort | xargs cat; } | hash_of
 }
 

@@ -26,10 +26,11 @@ def choose_arm(model: str, key: str | None, *, weight: int) -> str:
         return STABLE
     if weight >= 100:
         return CANARY
-    bucket = random.randrange(BUCKETS) if key is None else bucket_of(model, key)
+    # random() is C; randrange is Python code (a tenth of the split's cost per request)
+    bucket = int(random.random() * BUCKETS) if key is None else bucket_of(model, key)
     return CANARY if bucket < weight * 100 else STABLE
 
 
 def should_mirror(percent: int) -> bool:
     """Whether one stable request is also predicted by the canary, off the request path."""
-    return percent > 0 and random.randrange(100) < percent
+    return percent > 0 and random.random() * 100 < percent

@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 import os
 import tomllib
-from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import pytest
+
+from .compiled import is_compiled
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPILED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hotswap"]["compiled"]
@@ -24,7 +25,8 @@ def module_name(path: str) -> str:
 
 
 def is_extension(module: str) -> bool:
-    return str(importlib.import_module(module).__file__).endswith(tuple(EXTENSION_SUFFIXES))
+    importlib.import_module(module)
+    return is_compiled(module)
 
 
 def test_the_compiled_list_names_request_path_modules_that_exist() -> None:

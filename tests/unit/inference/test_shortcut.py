@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from . import models, pods
+from .compiled import skip_if_compiled
 
 STICKY = "X-User"
 
@@ -263,6 +264,7 @@ def test_a_failure_past_counting_answers_500_and_the_pod_serves_on(
         raise RuntimeError("a bug")
 
     head, body = request(b'{"input": "hello"}')
+    skip_if_compiled(pod.service, "log_predictions")
     with monkeypatch.context() as patched:
         patched.setattr(pod.service, "log_predictions", broken)
         with socket.create_connection(address(pod), timeout=10) as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from hotswap_inference import splitting
 
 from . import models
@@ -36,6 +37,25 @@ def test_raising_the_weight_only_moves_keys_from_stable_to_canary() -> None:
 def test_no_key_draws_at_random() -> None:
     arms = {splitting.choose_arm("intent", None, weight=50) for _ in range(200)}
     assert arms == {"stable", "canary"}, f"expected both arms without a key, saw {arms}"
+
+
+@pytest.mark.parametrize("weight", [1, 10, 90])
+def test_draws_without_a_key_give_the_canary_its_weight(weight: int) -> None:
+    draws = 40_000
+    canary = sum(
+        splitting.choose_arm("intent", None, weight=weight) == "canary" for _ in range(draws)
+    )
+    expected = draws * weight / 100
+    spread = 5 * (draws * weight / 100 * (1 - weight / 100)) ** 0.5  # five standard deviations
+    assert abs(canary - expected) <= spread, f"weight {weight}: {canary} of {draws} to canary"
+
+
+@pytest.mark.parametrize("percent", [0, 5, 100])
+def test_mirroring_takes_its_percent_of_stable_requests(percent: int) -> None:
+    draws = 40_000
+    mirrored = sum(splitting.should_mirror(percent) for _ in range(draws))
+    spread = 5 * (draws * percent / 100 * (1 - percent / 100)) ** 0.5
+    assert abs(mirrored - draws * percent / 100) <= spread, f"{percent}%: {mirrored} of {draws}"
 
 
 def test_a_key_keeps_its_arm_on_two_pods(make_pod: MakePod, root, two_versions) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ from hotswap_inference.fastpaths import linear_text
 from hotswap.store import loading
 
 from . import models
+from .compiled import skip_if_compiled
 from .conftest import MakePod
 
 TEXTS = ["I'll have sushi for two.", "I'm so delighted after a great workout", "hello there"]
@@ -22,6 +23,7 @@ Calls = list[tuple[int, int]]  # (thread id, number of inputs)
 
 def record_calls(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> Calls:
     """Every call of `owner.name` from now on, as (thread id, number of inputs)."""
+    skip_if_compiled(owner, name)
     calls: Calls = []
     real = getattr(owner, name)
 
@@ -64,6 +66,7 @@ def test_a_version_on_the_sklearn_path_never_predicts_on_the_event_loop(
 def test_inputs_a_fast_path_hands_back_are_answered_by_sklearn_off_the_loop(
     make_pod: MakePod, root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    skip_if_compiled(linear_text.LinearTextPredictor, "predict_own")
     monkeypatch.setattr(linear_text.LinearTextPredictor, "predict_own", lambda self, inputs: None)
     calls = record_calls(monkeypatch, predictors.SklearnPredictor, "predict")
     models.write_routing(root, models.publish_text(root), generation=1)

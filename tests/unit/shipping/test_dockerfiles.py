@@ -27,6 +27,7 @@ LOCKS = {
     "Dockerfile.operator": "requirements/operator.lock",
 }
 SOURCES = ("pyproject.toml", "hotswap", "inference", "operator")
+PROJECT_BUILD = re.compile(r"pip (install|wheel) .*--no-deps.* \.(\s|$)")  # the project alone
 BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|build-essential|make|pip install|apt-get install)\b")
 
 
@@ -151,6 +152,7 @@ def test_build_context_holds_the_packages_only() -> None:
         "operator/",
         "pyproject.toml",
         "requirements/",
+        "setup.py",
     ], kept
 
 
@@ -164,7 +166,7 @@ def layer_order_problem(steps: list[tuple[str, str]], lock: str) -> str | None:
     lock_copy = first("COPY", lambda rest: rest.startswith(f"{lock} "))
     deps = first("RUN", lambda rest: f"-r {lock}" in rest)
     source = first("COPY", lambda rest: rest.split()[0] in SOURCES)
-    project = first("RUN", lambda rest: re.search(r"pip install .*--no-deps.* \.(\s|$)", rest))
+    project = first("RUN", PROJECT_BUILD.search)
     if lock_copy is None or deps is None or source is None or project is None:
         return f"expected COPY {lock}, RUN pip install -r {lock}, the source, pip install ."
     for flag in ("--require-hashes", "--no-deps"):
@@ -192,7 +194,7 @@ def test_source_copied_before_the_dependencies_is_refused() -> None:
     assert "--require-hashes" in str(layer_order_problem(unhashed, lock))
 
 
-@pytest.mark.parametrize("lock", sorted(LOCKS.values()))
+@pytest.mark.parametrize("lock", [*sorted(LOCKS.values()), "requirements/native.lock"])
 def test_image_locks_pin_every_package_by_hash_as_requirements_lock_does(lock: str) -> None:
     """`make lock` writes each image's lock with the versions of requirements.lock."""
     pins = lock_pins(REPO / lock)
