@@ -26,6 +26,7 @@ from .conftest import Deployed
 MODELS = Path("/var/lib/hotswap-node/models")  # the hostPath PV of manifests/overlays/node
 INFERENCE, OPERATOR = "hotswap-inference", "hotswap-operator"
 REPLICAS = 3  # the base Deployment's count
+COMPILED_LIBRARY = "hotswap_native__mypyc"  # setup.py's group: the compiled request path
 STEPS = {  # 20%, a timed pause, 60%, then an open pause that waits for `hotswap promote`
     "type": "Steps",
     "steps": [
@@ -68,6 +69,8 @@ def test_operator_ready_on_its_service_account_token(deployed: Deployed) -> None
     token = token_file.read_text().strip()
     who = nodes.whoami(deployed.kubeconfig, token)
     assert who == "system:serviceaccount:hotswap:hotswap-operator"
+    # the operator is not compiled: the twin of the inference pods' check below
+    assert COMPILED_LIBRARY not in Path(f"/proc/{pid}/maps").read_text()
 
 
 def test_training_job_publishes_a_version_the_operator_verifies(deployed: Deployed) -> None:
@@ -123,6 +126,9 @@ def test_canary_deploys_it_and_every_pod_serves_it(deployed: Deployed) -> None:
         status = nodes.admin_status(ip, deployed.reload_token)
         assert (status.get("stable") or {}).get("version") == v1.version, status
         assert nodes.predict(ip) == (200, v1.version)
+        # the image's request path is the mypyc build (Dockerfile.inference), loaded in the pod
+        maps = Path(f"/proc/{nodes.container_pid(pod, 'inference')}/maps").read_text()
+        assert COMPILED_LIBRARY in maps, f"{pod['metadata']['name']} runs interpreted"
 
 
 def test_a_second_training_run_publishes_another_version(deployed: Deployed) -> None:
