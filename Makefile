@@ -82,8 +82,8 @@ $(NATIVE)/.built: $(VENV)/.installed $(NATIVE_SOURCES)
 	rm -rf build
 	touch $@
 
-test-native: setup system-deps native ## the inference unit tests again, on the compiled request path
-	HOTSWAP_NATIVE=1 PYTHONPATH=$(abspath $(NATIVE)) $(call PYTEST_TIER,tests/unit/inference)
+test-native: setup system-deps native ## the inference and fast-path unit tests again, on the compiled request path
+	HOTSWAP_NATIVE=1 PYTHONPATH=$(abspath $(NATIVE)) $(call PYTEST_TIER,tests/unit/inference tests/unit/fastpath)
 
 test-integration: setup control-plane ## integration tier: a real kube-apiserver and etcd
 	$(call PYTEST_TIER,tests/integration)

@@ -67,7 +67,9 @@ def read_features(vectorizer: Any, tfidf: Any = None) -> TextFeatures:
         raise Unsupported(f"{type(weighting).__name__} after a vectorizer")
     return TextFeatures(
         analyze=build_analyzer(vectorizer),
-        vocabulary=dict(vectorizer.vocabulary_),
+        # plain ints: with max_features sklearn's are numpy.int64, which the compiled `weights`
+        # refuses where it expects an int (and which index a list more slowly)
+        vocabulary={str(term): int(index) for term, index in vectorizer.vocabulary_.items()},
         binary=bool(vectorizer.binary),
         sublinear_tf=bool(weighting is not None and weighting.sublinear_tf),
         idf=_idf(weighting),

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from hotswap_inference import accelerating
+from hotswap_inference.fastpaths import forests
+from hotswap_inference.fastpaths.linear_text import LinearTextPredictor
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -14,6 +16,7 @@ from sklearn.svm import LinearSVC
 
 from hotswap.store.loading import LoadedVersion
 from tests.unit.fastpath import corpora
+from tests.unit.inference.compiled import skip_if_compiled
 
 
 def loaded(estimator: Any, samples: list[Any]) -> LoadedVersion:
@@ -116,6 +119,7 @@ def test_fallback_kinds_are_bounded() -> None:
 
 
 def broken_comparison(fast: Any) -> Any:
+    skip_if_compiled(fast, "predict")
     """A fast path whose answers have one probability column too few: comparing them raises."""
     from hotswap_inference.predictors import Predictions
 
@@ -275,6 +279,9 @@ def test_a_fast_path_computed_row_by_row_is_run_once_on_the_inputs(
         version = loaded(forest, rows[::10].tolist())
     else:
         version = text_version()
+    skip_if_compiled(
+        forests.ForestPredictor if kind == "forest" else LinearTextPredictor, "predict"
+    )
     predicted: list[int] = []
     real = verifying.find_disagreement
 
