@@ -124,7 +124,7 @@ dev-up: setup control-plane ## a playground that stays up: control plane, operat
 dev-down: ## stop everything `make dev-up` started (safe to run twice)
 	@if [ -x $(VENV)/bin/hotswap ]; then $(VENV)/bin/hotswap dev down; else echo "no $(VENV): nothing to stop"; fi
 
-bench: setup system-deps object-store ## inference benchmark; figures printed and written to bench/results/
+bench: setup system-deps object-store native ## inference benchmark; figures printed and written to bench/results/
 	$(PY) bench/inference.py
 	$(PY) bench/fastpath.py
 	$(PY) bench/objectstore.py
