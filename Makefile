@@ -148,8 +148,8 @@ bench-scale: setup control-plane ## operator at scale: 100 Canaries x 3 simulate
 bench-analysis: setup control-plane ## rollout analysis: false rollbacks, detection speed (simulated), live rollback (docs/analysis.md)
 	$(PY) bench/analysis.py --live
 
-system-deps: ## Debian packages the tests run (promtool); skipped when present
-	bash tools/install-system-deps.sh
+system-deps: ## Debian packages the tests run (promtool, chromium, wrk, gcc); skipped when present
+	PYTHON=$(PYTHON) bash tools/install-system-deps.sh
 
 images: ## build hotswap-inference and hotswap-operator (Docker, or buildah on a Debian base)
 	bash tools/build-images.sh $(or $(IMAGE_TAG),dev)

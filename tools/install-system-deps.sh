@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test tiers run: promtool and the Prometheus server (prometheus) for the
 # alert rules and the e2e tier, headless Chromium (chromium; fontconfig brings a font) for the
-# dashboard page, wrk (wrk) for `make bench`. Idempotent: a command already present is
+# dashboard page, wrk (wrk) for `make bench`, gcc (gcc) and, where the project's Python has no
+# headers (Debian's python3), python3-dev for `make native` (mypyc). Idempotent: a command already present is
 # skipped, and apt-get runs only when something is missing. Needs root (or sudo) only then.
 # --node adds what `make images` without Docker and the node tier need (docs/node.md).
 set -euo pipefail
@@ -11,6 +12,7 @@ declare -A PACKAGES=(
   [promtool]=prometheus
   [chromium]=chromium
   [wrk]=wrk
+  [gcc]=gcc
 )
 if [ "${1:-}" = "--node" ]; then
   PACKAGES=(
@@ -31,6 +33,10 @@ for command in "${!PACKAGES[@]}"; do
     missing+=("${PACKAGES[$command]}")
   fi
 done
+has_headers='import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'
+if [ "${1:-}" != "--node" ] && ! "${PYTHON:-python3}" -c "$has_headers" 2>/dev/null; then
+  missing+=(python3-dev)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
