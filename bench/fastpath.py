@@ -163,7 +163,7 @@ def start_server(
             "HOTSWAP_QUERY_LOG_FILE": str(workdir / f"{kind}-queries.jsonl"),
             "HOTSWAP_POLL_INTERVAL": "3600",
         }
-        if native is not None and kind != "hotswap-text-py":
+        if wants_compiled(kind, native):
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(native), env.get("PYTHONPATH")]))
         command = [*pin, sys.executable, "-m", "hotswap_inference"]
     else:
@@ -233,9 +233,7 @@ def measure(kind: str, models: dict[str, Any], args: argparse.Namespace, workdir
     try:
         wait_ready(port, "/readyz")
         compiled = runs_compiled(server.pid)
-        if kind.startswith("hotswap") and compiled != (
-            args.native is not None and kind != "hotswap-text-py"
-        ):
+        if kind.startswith("hotswap") and compiled != wants_compiled(kind, args.native):
             raise RuntimeError(f"{kind} runs {'compiled' if compiled else 'interpreted'} code")
         path = "/v2/models/iris/infer" if kind == "hotswap-forest" else "/predict"
         url, bodies = f"http://{HOST}:{port}{path}", bodies_for(kind, models)
@@ -256,6 +254,12 @@ def measure(kind: str, models: dict[str, Any], args: argparse.Namespace, workdir
         flush=True,
     )
     return figures
+
+
+def wants_compiled(kind: str, native: Path | None) -> bool:
+    """Whether `kind` runs the compiled build: every Hotswap server but its interpreted twin,
+    when there is a build."""
+    return native is not None and kind.startswith("hotswap") and kind != "hotswap-text-py"
 
 
 def runs_compiled(pid: int) -> bool:

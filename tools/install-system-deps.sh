@@ -2,8 +2,9 @@
 # Debian packages the test tiers run: promtool and the Prometheus server (prometheus) for the
 # alert rules and the e2e tier, headless Chromium (chromium; fontconfig brings a font) for the
 # dashboard page, wrk (wrk) for `make bench`, gcc (gcc) and, where the project's Python has no
-# headers (Debian's python3), python3-dev for `make native` (mypyc). Idempotent: a command already present is
-# skipped, and apt-get runs only when something is missing. Needs root (or sudo) only then.
+# headers (Debian's python3), python3-dev for `make native` (mypyc). Idempotent: a command
+# already present is skipped, and apt-get runs only when something is missing. Needs root (or
+# sudo) only then.
 # --node adds what `make images` without Docker and the node tier need (docs/node.md).
 set -euo pipefail
 

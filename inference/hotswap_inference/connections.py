@@ -147,8 +147,9 @@ class Protocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.pool = pool
         self.shortcut = shortcut
-        self.keepalive_timeout = pool.policy.keepalive_timeout
-        self.timeout_keep_alive = self.keepalive_timeout  # type: ignore[assignment]
+        # uvicorn's own timer reads it; compiled code here reads the policy's float (uvicorn
+        # declares this attribute an int, which compiled code would check)
+        self.timeout_keep_alive = pool.policy.keepalive_timeout  # type: ignore[assignment]
         self.stage = HEAD
         self.head_bytes = 0  # of the head being read, counted at the end of each read
         self.chunk_bytes = 0  # of the read being parsed
@@ -313,7 +314,9 @@ class Protocol(HttpToolsProtocol):
         self.flow.resume_reading()
         self.idle_since = self.loop.time()
         if self.idle_deadline is None:
-            self.idle_deadline = self.loop.call_later(self.keepalive_timeout, self.idle_due)
+            self.idle_deadline = self.loop.call_later(
+                self.pool.policy.keepalive_timeout, self.idle_due
+            )
         self.pool.rest(self)
 
     def idle_due(self) -> None:
@@ -323,7 +326,7 @@ class Protocol(HttpToolsProtocol):
         self.idle_deadline = None
         if self.idle_since is None:
             return
-        remaining = self.idle_since + self.keepalive_timeout - self.loop.time()
+        remaining = self.idle_since + self.pool.policy.keepalive_timeout - self.loop.time()
         if remaining > 0:
             self.idle_deadline = self.loop.call_later(remaining, self.idle_due)
         else:

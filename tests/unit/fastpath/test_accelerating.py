@@ -119,8 +119,8 @@ def test_fallback_kinds_are_bounded() -> None:
 
 
 def broken_comparison(fast: Any) -> Any:
-    skip_if_compiled(fast, "predict")
     """A fast path whose answers have one probability column too few: comparing them raises."""
+    skip_if_compiled(fast, "predict")
     from hotswap_inference.predictors import Predictions
 
     real = fast.predict

@@ -7,14 +7,15 @@ A test that patches one is skipped there, saying so; `make test-unit` runs it in
 
 from __future__ import annotations
 
-import sys
+import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 
 import pytest
 
 
 def is_compiled(module: str) -> bool:
-    return str(sys.modules[module].__file__).endswith(tuple(EXTENSION_SUFFIXES))
+    """Whether `module` (imported here if it is not yet) loads from a compiled extension."""
+    return str(importlib.import_module(module).__file__).endswith(tuple(EXTENSION_SUFFIXES))
 
 
 def skip_if_compiled(target: object, name: str) -> None:

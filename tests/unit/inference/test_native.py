@@ -1,12 +1,12 @@
 """The compiled request path (`make test-native`): the tier runs the modules it says it runs.
 
-`make test-native` runs tests/unit/inference again with PYTHONPATH on the mypyc build
-(`make native`) and HOTSWAP_NATIVE=1; elsewhere the same modules run interpreted.
+`make test-native` runs tests/unit/inference and tests/unit/fastpath again with PYTHONPATH on
+the mypyc build (`make native`) and HOTSWAP_NATIVE=1; elsewhere the same modules run
+interpreted.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
 from pathlib import Path
@@ -24,11 +24,6 @@ def module_name(path: str) -> str:
     return path.removeprefix("inference/").removesuffix(".py").replace("/", ".")
 
 
-def is_extension(module: str) -> bool:
-    importlib.import_module(module)
-    return is_compiled(module)
-
-
 def test_the_compiled_list_names_request_path_modules_that_exist() -> None:
     assert COMPILED, "pyproject.toml [tool.hotswap] compiled is empty"
     for path in COMPILED:
@@ -40,12 +35,12 @@ def test_the_compiled_list_names_request_path_modules_that_exist() -> None:
     not NATIVE, reason="interpreted here: `make test-native` runs the compiled build"
 )
 def test_every_listed_module_runs_compiled() -> None:
-    interpreted = [path for path in COMPILED if not is_extension(module_name(path))]
+    interpreted = [path for path in COMPILED if not is_compiled(module_name(path))]
     assert not interpreted, f"these run interpreted in the native tier: {interpreted}"
-    assert not is_extension("hotswap_inference.apps")  # the twin: an unlisted module is not
+    assert not is_compiled("hotswap_inference.apps")  # the twin: an unlisted module is not
 
 
 @pytest.mark.skipif(NATIVE, reason="compiled here: the interpreted tier checks the sources run")
 def test_every_listed_module_runs_from_its_source() -> None:
-    compiled = [path for path in COMPILED if is_extension(module_name(path))]
+    compiled = [path for path in COMPILED if is_compiled(module_name(path))]
     assert not compiled, f"stale extensions shadow these sources: {compiled}"
